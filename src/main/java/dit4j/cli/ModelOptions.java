@@ -1,0 +1,63 @@
+package dit4j.cli;
+
+import dit4j.model.ConfigInference;
+import dit4j.model.DiTConfig;
+import picocli.CommandLine.Option;
+
+/** Flags that choose a model configuration: an official name, optionally overridden piece by piece. */
+public final class ModelOptions {
+    @Option(names = "--model", description = "Official configuration (DiT-S/2 ... DiT-XL/8); with no --model, --depth/--hidden-size/--patch define a custom one. Default: ${DEFAULT-VALUE}", defaultValue = "DiT-S/2")
+    public String model;
+
+    @Option(names = "--image-size", description = "Image size in pixels of a latent model (input size = image size / 8).")
+    public Integer imageSize;
+
+    @Option(names = "--input-size", description = "Input size of the model itself (pixels for a pixel-space model).")
+    public Integer inputSize;
+
+    @Option(names = "--in-channels", description = "Input channels (4 for SD-VAE latents).")
+    public Integer inChannels;
+
+    @Option(names = "--num-classes", description = "Number of classes (the null class is added when --class-dropout > 0).")
+    public Integer numClasses;
+
+    @Option(names = "--depth", description = "Number of DiT blocks.")
+    public Integer depth;
+
+    @Option(names = "--hidden-size", description = "Transformer width.")
+    public Integer hiddenSize;
+
+    @Option(names = "--heads", description = "Attention heads.")
+    public Integer heads;
+
+    @Option(names = "--patch", description = "Patch size.")
+    public Integer patch;
+
+    @Option(names = "--mlp-ratio", description = "MLP width as a multiple of the hidden size.")
+    public Double mlpRatio;
+
+    @Option(names = "--learn-sigma", negatable = true, description = "Predict the variance as well (default: true).")
+    public Boolean learnSigma;
+
+    @Option(names = "--class-dropout", description = "Label dropout probability for classifier-free guidance (default 0.1).")
+    public Double classDropout;
+
+    /** The configuration these flags describe, with defaults for what the data decides. */
+    public DiTConfig build(int defaultInputSize, int defaultInChannels, int defaultNumClasses) {
+        int input = inputSize != null ? inputSize : imageSize != null ? latentSize(imageSize) : defaultInputSize;
+        int inC = inChannels != null ? inChannels : defaultInChannels;
+        int classes = numClasses != null ? numClasses : defaultNumClasses;
+        boolean sigma = learnSigma == null || learnSigma;
+        double dropout = classDropout != null ? classDropout : 0.1;
+        DiTConfig base = DiTConfig.named(model, input, inC, classes, sigma, dropout);
+        int d = hiddenSize != null ? hiddenSize : base.hiddenSize();
+        int h = heads != null ? heads : hiddenSize != null ? ConfigInference.defaultHeads(d) : base.numHeads();
+        return new DiTConfig(input, patch != null ? patch : base.patchSize(), inC, d,
+                depth != null ? depth : base.depth(), h, mlpRatio != null ? mlpRatio : base.mlpRatio(), dropout, classes, sigma);
+    }
+
+    private static int latentSize(int imageSize) {
+        if (imageSize % 8 != 0) throw new IllegalArgumentException("--image-size " + imageSize + " is not divisible by 8 (the VAE downsampling factor)");
+        return imageSize / 8;
+    }
+}

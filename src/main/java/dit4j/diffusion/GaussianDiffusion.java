@@ -1,0 +1,283 @@
+package dit4j.diffusion;
+
+import dit4j.runtime.Tensors;
+import java.util.Arrays;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The Gaussian diffusion of the official code ({@code gaussian_diffusion.py} with {@code respace.py}):
+ * schedule tables in float64, forward noising, the posterior, the model's reverse step and the
+ * training losses.
+ *
+ * <p>A respaced diffusion keeps a subset of the base timesteps; its betas are recomputed from the
+ * kept alpha-bars and the model is always called with the original timestep numbers.
+ */
+public final class GaussianDiffusion {
+
+    /** What the network predicts. */
+    public enum ModelMeanType { START_X, EPSILON }
+
+    /** How the reverse-step variance is chosen. LEARNED is treated as LEARNED_RANGE, as upstream does. */
+    public enum ModelVarType { LEARNED, FIXED_SMALL, FIXED_LARGE, LEARNED_RANGE;
+        public boolean learned() {
+            return this == LEARNED || this == LEARNED_RANGE;
+        }
+    }
+
+    public enum LossType { MSE, RESCALED_MSE, KL, RESCALED_KL;
+        public boolean isVb() {
+            return this == KL || this == RESCALED_KL;
+        }
+    }
+
+    /** p(x_{t-1} | x_t): mean, variance, log-variance and the x_0 prediction. */
+    public record MeanVariance(Tensor mean, Tensor variance, Tensor logVariance, Tensor predXstart) {}
+
+    /** Per-sample loss terms; {@code vb} is null when the variance is not learned. */
+    public record Losses(Tensor loss, Tensor mse, Tensor vb) {}
+
+    public final ModelMeanType modelMeanType;
+    public final ModelVarType modelVarType;
+    public final LossType lossType;
+    public final int numTimesteps;
+    /** Original timestep of each index of this (possibly respaced) schedule. */
+    public final long[] timestepMap;
+    public final int originalNumSteps;
+
+    final double[] betas;
+    final double[] alphasCumprod;
+    final double[] alphasCumprodPrev;
+    final double[] alphasCumprodNext;
+    final double[] sqrtAlphasCumprod;
+    final double[] sqrtOneMinusAlphasCumprod;
+    final double[] sqrtRecipAlphasCumprod;
+    final double[] sqrtRecipm1AlphasCumprod;
+    final double[] posteriorVariance;
+    final double[] posteriorLogVarianceClipped;
+    final double[] posteriorMeanCoef1;
+    final double[] posteriorMeanCoef2;
+    private final double[] logBetas;
+    private final double[] fixedLargeVariance;
+    private final double[] fixedLargeLogVariance;
+    private final boolean identityMap;
+
+    /**
+     * @param baseBetas the full schedule, e.g. {@link BetaSchedule#named}
+     * @param useTimesteps ascending base timesteps to keep ({@link Respacing#spaceTimesteps})
+     */
+    public GaussianDiffusion(double[] baseBetas, long[] useTimesteps, ModelMeanType meanType, ModelVarType varType, LossType lossType) {
+        this.modelMeanType = meanType;
+        this.modelVarType = varType;
+        this.lossType = lossType;
+        this.originalNumSteps = baseBetas.length;
+        this.timestepMap = useTimesteps.clone();
+        this.betas = respacedBetas(baseBetas, useTimesteps);
+        this.identityMap = useTimesteps.length == baseBetas.length;
+        int n = betas.length;
+        this.numTimesteps = n;
+        for (double b : betas) {
+            if (!(b > 0 && b <= 1)) throw new IllegalArgumentException("betas must be in (0, 1], got " + b);
+        }
+        alphasCumprod = new double[n];
+        double acc = 1.0;
+        for (int i = 0; i < n; i++) {
+            acc *= 1.0 - betas[i];
+            alphasCumprod[i] = acc;
+        }
+        alphasCumprodPrev = new double[n];
+        alphasCumprodNext = new double[n];
+        for (int i = 0; i < n; i++) {
+            alphasCumprodPrev[i] = i == 0 ? 1.0 : alphasCumprod[i - 1];
+            alphasCumprodNext[i] = i == n - 1 ? 0.0 : alphasCumprod[i + 1];
+        }
+        sqrtAlphasCumprod = map(alphasCumprod, Math::sqrt);
+        sqrtOneMinusAlphasCumprod = map(alphasCumprod, a -> Math.sqrt(1.0 - a));
+        sqrtRecipAlphasCumprod = map(alphasCumprod, a -> Math.sqrt(1.0 / a));
+        sqrtRecipm1AlphasCumprod = map(alphasCumprod, a -> Math.sqrt(1.0 / a - 1));
+        posteriorVariance = new double[n];
+        posteriorMeanCoef1 = new double[n];
+        posteriorMeanCoef2 = new double[n];
+        for (int i = 0; i < n; i++) {
+            posteriorVariance[i] = betas[i] * (1.0 - alphasCumprodPrev[i]) / (1.0 - alphasCumprod[i]);
+            posteriorMeanCoef1[i] = betas[i] * Math.sqrt(alphasCumprodPrev[i]) / (1.0 - alphasCumprod[i]);
+            posteriorMeanCoef2[i] = (1.0 - alphasCumprodPrev[i]) * Math.sqrt(1.0 - betas[i]) / (1.0 - alphasCumprod[i]);
+        }
+        // The posterior variance is 0 at t = 0, so its log is clipped to the value at t = 1.
+        posteriorLogVarianceClipped = new double[n];
+        for (int i = 0; i < n; i++) {
+            double v = n > 1 ? (i == 0 ? posteriorVariance[1] : posteriorVariance[i]) : betas[0];
+            posteriorLogVarianceClipped[i] = Math.log(v);
+        }
+        logBetas = map(betas, Math::log);
+        fixedLargeVariance = betas.clone();
+        if (n > 1) fixedLargeVariance[0] = posteriorVariance[1];
+        fixedLargeLogVariance = map(fixedLargeVariance, Math::log);
+    }
+
+    private static double[] respacedBetas(double[] baseBetas, long[] use) {
+        if (use.length == 0) throw new IllegalArgumentException("a respaced schedule needs at least one timestep");
+        double[] out = new double[use.length];
+        double last = 1.0, acc = 1.0;
+        int k = 0;
+        for (int i = 0; i < baseBetas.length && k < use.length; i++) {
+            acc *= 1.0 - baseBetas[i];
+            if (i == use[k]) {
+                out[k++] = 1 - acc / last;
+                last = acc;
+            }
+        }
+        if (k != use.length) throw new IllegalArgumentException("respaced timesteps " + Arrays.toString(use) + " do not fit a schedule of " + baseBetas.length);
+        return out;
+    }
+
+    private static double[] map(double[] a, java.util.function.DoubleUnaryOperator f) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = f.applyAsDouble(a[i]);
+        return out;
+    }
+
+    // ---------------------------------------------------------------- tables
+
+    /** {@code arr[t]} as float32, shaped (N, 1, 1, ...) to broadcast against {@code like}. */
+    Tensor extract(double[] arr, Tensor t, Tensor like) {
+        long[] idx = Tensors.toLongs(t);
+        float[] v = new float[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            if (idx[i] < 0 || idx[i] >= arr.length) throw new IllegalArgumentException("timestep " + idx[i] + " outside [0, " + arr.length + ")");
+            v[i] = (float) arr[(int) idx[i]];
+        }
+        long[] shape = new long[(int) like.dim()];
+        Arrays.fill(shape, 1);
+        shape[0] = idx.length;
+        Tensor out = Tensors.floats(v, shape);
+        return like.device().is_cpu() ? out : out.to(like.device(), out.scalar_type());
+    }
+
+    /** The base-schedule timesteps the model sees for indices of this schedule. */
+    public Tensor mapTimesteps(Tensor t) {
+        if (identityMap) return t;
+        long[] idx = Tensors.toLongs(t);
+        long[] mapped = new long[idx.length];
+        for (int i = 0; i < idx.length; i++) mapped[i] = timestepMap[(int) idx[i]];
+        Tensor out = Tensors.longs(mapped);
+        return t.device().is_cpu() ? out : out.to(t.device(), out.scalar_type());
+    }
+
+    private static Scalar s(double v) {
+        return new Scalar(v);
+    }
+
+    // ---------------------------------------------------------------- forward process
+
+    /** Sample from q(x_t | x_0): {@code sqrt(abar) x_0 + sqrt(1 - abar) noise}. */
+    public Tensor qSample(Tensor xStart, Tensor t, Tensor noise) {
+        return extract(sqrtAlphasCumprod, t, xStart).mul(xStart).add(extract(sqrtOneMinusAlphasCumprod, t, xStart).mul(noise));
+    }
+
+    /** q(x_{t-1} | x_t, x_0): mean, variance and clipped log-variance. */
+    public MeanVariance qPosteriorMeanVariance(Tensor xStart, Tensor xT, Tensor t) {
+        Tensor mean = extract(posteriorMeanCoef1, t, xT).mul(xStart).add(extract(posteriorMeanCoef2, t, xT).mul(xT));
+        return new MeanVariance(mean, extract(posteriorVariance, t, xT), extract(posteriorLogVarianceClipped, t, xT), xStart);
+    }
+
+    // ---------------------------------------------------------------- reverse process
+
+    /** Runs the model on (x, t) and returns p(x_{t-1} | x_t). */
+    public MeanVariance pMeanVariance(Denoiser model, Tensor x, Tensor t, boolean clipDenoised) {
+        return pMeanVarianceFromOutput(model.apply(x, mapTimesteps(t)), x, t, clipDenoised);
+    }
+
+    /** p(x_{t-1} | x_t) from an already computed model output. */
+    public MeanVariance pMeanVarianceFromOutput(Tensor modelOutput, Tensor x, Tensor t, boolean clipDenoised) {
+        long c = x.size(1);
+        Tensor variance, logVariance;
+        if (modelVarType.learned()) {
+            if (modelOutput.size(1) != 2 * c) {
+                throw new IllegalArgumentException("a learned-variance diffusion needs " + 2 * c + " model output channels, got " + modelOutput.size(1));
+            }
+            Tensor[] parts = Tensors.parts(modelOutput.split(c, 1));
+            modelOutput = parts[0];
+            Tensor minLog = extract(posteriorLogVarianceClipped, t, x);
+            Tensor maxLog = extract(logBetas, t, x);
+            // The model's values in [-1, 1] interpolate between the two extreme variances.
+            Tensor frac = parts[1].add(s(1)).div(s(2));
+            logVariance = frac.mul(maxLog).add(frac.neg().add(s(1)).mul(minLog));
+            variance = torch.exp(logVariance);
+        } else {
+            boolean large = modelVarType == ModelVarType.FIXED_LARGE;
+            variance = extract(large ? fixedLargeVariance : posteriorVariance, t, x).expand(x.sizes()).contiguous();
+            logVariance = extract(large ? fixedLargeLogVariance : posteriorLogVarianceClipped, t, x).expand(x.sizes()).contiguous();
+        }
+        Tensor predXstart = modelMeanType == ModelMeanType.START_X ? modelOutput : predictXstartFromEps(x, t, modelOutput);
+        if (clipDenoised) predXstart = torch.clamp(predXstart, new ScalarOptional(s(-1)), new ScalarOptional(s(1)));
+        Tensor mean = qPosteriorMeanVariance(predXstart, x, t).mean();
+        return new MeanVariance(mean, variance, logVariance, predXstart);
+    }
+
+    public Tensor predictXstartFromEps(Tensor xT, Tensor t, Tensor eps) {
+        return extract(sqrtRecipAlphasCumprod, t, xT).mul(xT).sub(extract(sqrtRecipm1AlphasCumprod, t, xT).mul(eps));
+    }
+
+    public Tensor predictEpsFromXstart(Tensor xT, Tensor t, Tensor predXstart) {
+        return extract(sqrtRecipAlphasCumprod, t, xT).mul(xT).sub(predXstart).div(extract(sqrtRecipm1AlphasCumprod, t, xT));
+    }
+
+    /** alpha-bar at t and at the previous kept step, for samplers that need them. */
+    public Tensor alphaBar(Tensor t, Tensor like) {
+        return extract(alphasCumprod, t, like);
+    }
+
+    public Tensor alphaBarPrev(Tensor t, Tensor like) {
+        return extract(alphasCumprodPrev, t, like);
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    /**
+     * The variational-bound term in bits: KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)) for t > 0 and
+     * the discretised decoder NLL at t = 0.
+     */
+    public Tensor vbTermsBpd(Tensor modelOutput, Tensor xStart, Tensor xT, Tensor t, boolean clipDenoised) {
+        MeanVariance truth = qPosteriorMeanVariance(xStart, xT, t);
+        MeanVariance out = pMeanVarianceFromOutput(modelOutput, xT, t, clipDenoised);
+        Tensor kl = DiffusionUtils.meanFlat(DiffusionUtils.normalKl(truth.mean(), truth.logVariance(), out.mean(), out.logVariance())).div(s(Math.log(2.0)));
+        Tensor nll = DiffusionUtils.discretizedGaussianLogLikelihood(xStart, out.mean(), out.logVariance().mul(s(0.5))).neg();
+        Tensor decoderNll = DiffusionUtils.meanFlat(nll).div(s(Math.log(2.0)));
+        return torch.where(t.eq(s(0)), decoderNll, kl);
+    }
+
+    /**
+     * The training loss for one timestep per sample: MSE on the prediction, plus (with a learned
+     * variance) the VB term, computed with the mean prediction detached so that the VB term only
+     * trains the variance.
+     *
+     * @param t indices into this schedule (N)
+     * @param noise the noise that makes x_t from x_start
+     */
+    public Losses trainingLosses(Denoiser model, Tensor xStart, Tensor t, Tensor noise) {
+        Tensor xT = qSample(xStart, t, noise);
+        if (lossType.isVb()) {
+            Tensor vb = vbTermsBpd(model.apply(xT, mapTimesteps(t)), xStart, xT, t, false);
+            if (lossType == LossType.RESCALED_KL) vb = vb.mul(s(numTimesteps));
+            return new Losses(vb, null, vb);
+        }
+        Tensor modelOutput = model.apply(xT, mapTimesteps(t));
+        Tensor vb = null;
+        if (modelVarType.learned()) {
+            long c = xT.size(1);
+            Tensor[] parts = Tensors.parts(modelOutput.split(c, 1));
+            modelOutput = parts[0];
+            Tensor frozen = torch.cat(new TensorVector(modelOutput.detach(), parts[1]), 1);
+            vb = vbTermsBpd(frozen, xStart, xT, t, false);
+            if (lossType == LossType.RESCALED_MSE) vb = vb.mul(s(numTimesteps / 1000.0));
+        }
+        Tensor target = modelMeanType == ModelMeanType.START_X ? xStart : noise;
+        Tensor diff = target.sub(modelOutput);
+        Tensor mse = DiffusionUtils.meanFlat(diff.mul(diff));
+        return new Losses(vb == null ? mse : mse.add(vb), mse, vb);
+    }
+}

@@ -1,0 +1,259 @@
+package dit4j.eval;
+
+import dit4j.diffusion.DdimSampler;
+import dit4j.diffusion.Denoiser;
+import dit4j.diffusion.DiffusionConfig;
+import dit4j.diffusion.GaussianDiffusion;
+import dit4j.diffusion.NoiseSource;
+import dit4j.diffusion.Sampler;
+import dit4j.io.StateDicts;
+import dit4j.model.DiT;
+import dit4j.runtime.Step;
+import dit4j.runtime.Tensors;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Checks a model against test vectors (the format of {@code shared/spec/test-vectors.md}): runs
+ * every group present and compares each expected tensor with
+ * {@code |got - want| <= atol + rtol * |want|}.
+ */
+public final class Verify {
+    private Verify() {}
+
+    public static final double DEFAULT_ATOL = 1e-4;
+    public static final double DEFAULT_RTOL = 1e-3;
+    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim");
+
+    /** One compared tensor. */
+    public record Line(String name, long[] shape, double maxAbs, double maxRel, boolean ok) {
+        @Override
+        public String toString() {
+            return String.format("%-4s %-44s %-18s max abs %.3e  max rel %.3e", ok ? "ok" : "FAIL", name, Arrays.toString(shape), maxAbs, maxRel);
+        }
+    }
+
+    /** What a run found: compared tensors and groups that could not be computed. */
+    public record Report(List<Line> lines, List<String> errors, List<String> groups) {
+        public boolean ok() {
+            return errors.isEmpty() && !lines.isEmpty() && lines.stream().allMatch(Line::ok);
+        }
+    }
+
+    /** Thrown for a missing or malformed input tensor; the message names it. */
+    public static final class VectorException extends IllegalArgumentException {
+        public VectorException(String message) {
+            super(message);
+        }
+    }
+
+    /** The groups present in a vector file: any prefix before a dot that is a known group. */
+    public static List<String> groupsIn(Map<String, Tensor> vectors, List<String> known) {
+        TreeSet<String> found = new TreeSet<>();
+        for (String k : vectors.keySet()) {
+            int dot = k.indexOf('.');
+            if (dot > 0 && known.contains(k.substring(0, dot))) found.add(k.substring(0, dot));
+        }
+        List<String> ordered = new ArrayList<>();
+        for (String g : known) if (found.contains(g)) ordered.add(g);
+        return ordered;
+    }
+
+    public static Report run(DiT model, DiffusionConfig diffusion, Map<String, Tensor> v, double atol, double rtol, Consumer<Line> onLine) {
+        List<Line> lines = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        List<String> groups = groupsIn(v, DIT_GROUPS);
+        Consumer<Line> add = l -> {
+            lines.add(l);
+            onLine.accept(l);
+        };
+        Checker c = new Checker(v, atol, rtol, add);
+        model.eval();
+        for (String group : groups) {
+            try (Step s = Step.open()) {
+                switch (group) {
+                    case "forward" -> forward(model, c);
+                    case "cfg" -> cfg(model, c);
+                    case "loss" -> loss(model, diffusion, c);
+                    case "grad" -> grad(model, diffusion, c);
+                    case "pmv" -> pmv(model, diffusion, c);
+                    case "ddim" -> ddim(model, diffusion, c);
+                    default -> throw new IllegalStateException(group);
+                }
+            } catch (RuntimeException e) {
+                errors.add("group '" + group + "' could not be computed: " + oneLine(e));
+            }
+        }
+        if (groups.isEmpty()) errors.add("no known group (" + String.join(", ", DIT_GROUPS) + ") in the vector file");
+        return new Report(lines, errors, groups);
+    }
+
+    static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    private static void forward(DiT model, Checker c) {
+        try (InferenceMode g = new InferenceMode()) {
+            Tensor x = c.input("forward.x", ScalarType.Float, 4);
+            Tensor out = model.forward(x, c.input("forward.t", ScalarType.Long, 1), c.input("forward.y", ScalarType.Long, 1));
+            c.compare("forward.out", out);
+        }
+    }
+
+    private static void cfg(DiT model, Checker c) {
+        try (InferenceMode g = new InferenceMode()) {
+            Tensor out = model.forwardWithCfg(c.input("cfg.x", ScalarType.Float, 4), c.input("cfg.t", ScalarType.Long, 1),
+                    c.input("cfg.y", ScalarType.Long, 1), c.scalar("cfg.scale"), 3);
+            c.compare("cfg.out", out);
+        }
+    }
+
+    private static GaussianDiffusion.Losses losses(DiT model, DiffusionConfig diffusion, Checker c) {
+        Tensor y = c.input("loss.y", ScalarType.Long, 1);
+        Denoiser denoiser = (x, t) -> model.forward(x, t, y);
+        return diffusion.create("").trainingLosses(denoiser, c.input("loss.x_start", ScalarType.Float, 4),
+                c.input("loss.t", ScalarType.Long, 1), c.input("loss.noise", ScalarType.Float, 4));
+    }
+
+    private static void loss(DiT model, DiffusionConfig diffusion, Checker c) {
+        try (InferenceMode g = new InferenceMode()) {
+            GaussianDiffusion.Losses l = losses(model, diffusion, c);
+            c.compare("loss.loss", l.loss());
+            if (c.has("loss.mse")) c.compare("loss.mse", l.mse());
+            if (c.has("loss.vb")) {
+                if (l.vb() == null) throw new IllegalArgumentException("loss.vb is expected but this model does not learn sigma");
+                c.compare("loss.vb", l.vb());
+            }
+        }
+    }
+
+    private static void grad(DiT model, DiffusionConfig diffusion, Checker c) {
+        Map<String, Tensor> params = StateDicts.trainable(model);
+        model.zero_grad(true);
+        losses(model, diffusion, c).loss().mean().backward();
+        int compared = 0;
+        for (String key : c.keysWithPrefix("grad.")) {
+            String name = key.substring("grad.".length());
+            Tensor p = params.get(name);
+            if (p == null) {
+                if (name.equals("pos_embed")) continue; // frozen: no gradient
+                throw new VectorException(key + ": the model has no trainable parameter '" + name + "'");
+            }
+            Tensor g = p.grad();
+            c.compare(key, g.defined() ? g : torch.zeros_like(p));
+            compared++;
+        }
+        model.zero_grad(true);
+        if (compared == 0) throw new VectorException("grad group has no grad.<parameter> tensors");
+    }
+
+    private static void pmv(DiT model, DiffusionConfig diffusion, Checker c) {
+        try (InferenceMode g = new InferenceMode()) {
+            Tensor y = c.input("pmv.y", ScalarType.Long, 1);
+            GaussianDiffusion d = diffusion.create(Long.toString(c.count("pmv.respacing")));
+            GaussianDiffusion.MeanVariance out = d.pMeanVariance((x, t) -> model.forward(x, t, y),
+                    c.input("pmv.x", ScalarType.Float, 4), c.input("pmv.t", ScalarType.Long, 1), false);
+            c.compare("pmv.mean", out.mean());
+            c.compare("pmv.variance", out.variance());
+            c.compare("pmv.log_variance", out.logVariance());
+            c.compare("pmv.pred_xstart", out.predXstart());
+        }
+    }
+
+    private static void ddim(DiT model, DiffusionConfig diffusion, Checker c) {
+        Tensor noise = c.input("ddim.noise", ScalarType.Float, 4);
+        Tensor y = c.input("ddim.y", ScalarType.Long, 1);
+        double scale = c.scalar("ddim.scale");
+        GaussianDiffusion d = diffusion.create(Long.toString(c.count("ddim.respacing")));
+        Sampler sampler = new DdimSampler(d, 0.0);
+        Tensor out = sampler.sample((x, t) -> model.forwardWithCfg(x, t, y, scale, 3), noise,
+                x -> torch.zeros_like(x), false, Sampler.Progress.NONE);
+        Tensor want = c.expected("ddim.sample");
+        c.compare("ddim.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
+    }
+
+    /** Reads inputs with checks and compares outputs. */
+    private static final class Checker {
+        final Map<String, Tensor> v;
+        final double atol, rtol;
+        final Consumer<Line> add;
+
+        Checker(Map<String, Tensor> v, double atol, double rtol, Consumer<Line> add) {
+            this.v = v;
+            this.atol = atol;
+            this.rtol = rtol;
+            this.add = add;
+        }
+
+        boolean has(String key) {
+            return v.containsKey(key);
+        }
+
+        List<String> keysWithPrefix(String prefix) {
+            List<String> out = new ArrayList<>();
+            for (String k : v.keySet()) if (k.startsWith(prefix)) out.add(k);
+            return out;
+        }
+
+        Tensor input(String key, ScalarType dtype, int dims) {
+            Tensor t = v.get(key);
+            if (t == null) throw new VectorException("missing tensor '" + key + "'");
+            if (t.dim() != dims) throw new VectorException("tensor '" + key + "' has shape " + Tensors.shapeString(t) + ", expected " + dims + " dimensions");
+            ScalarType got = Tensors.dtype(t);
+            boolean intWanted = dtype == ScalarType.Long;
+            boolean isInt = got == ScalarType.Long || got == ScalarType.Int;
+            if (intWanted != isInt) throw new VectorException("tensor '" + key + "' has dtype " + got + ", expected " + (intWanted ? "I64" : "F32"));
+            return t.to(dtype);
+        }
+
+        double scalar(String key) {
+            Tensor t = v.get(key);
+            if (t == null) throw new VectorException("missing tensor '" + key + "'");
+            if (t.numel() != 1) throw new VectorException("tensor '" + key + "' has shape " + Tensors.shapeString(t) + ", expected one value");
+            return Tensors.toDoubles(t)[0];
+        }
+
+        long count(String key) {
+            double d = scalar(key);
+            if (d < 1 || d != Math.rint(d)) throw new VectorException("tensor '" + key + "' must be a positive whole number of steps, got " + d);
+            return (long) d;
+        }
+
+        Tensor expected(String key) {
+            Tensor t = v.get(key);
+            if (t == null) throw new VectorException("missing expected tensor '" + key + "'");
+            return t;
+        }
+
+        void compare(String key, Tensor got) {
+            Tensor want = expected(key);
+            if (!Tensors.sameShape(want, got)) {
+                throw new VectorException("'" + key + "': computed shape " + Tensors.shapeString(got) + " but the file has " + Tensors.shapeString(want));
+            }
+            float[] g = Tensors.toFloats(got), w = Tensors.toFloats(want);
+            double maxAbs = 0, maxRel = 0;
+            boolean ok = true;
+            for (int i = 0; i < g.length; i++) {
+                double diff = Math.abs((double) g[i] - w[i]);
+                if (Double.isNaN(diff)) {
+                    ok = g[i] != g[i] && w[i] != w[i] && ok; // NaN matches NaN only
+                    continue;
+                }
+                if (!(diff <= atol + rtol * Math.abs(w[i]))) ok = false;
+                maxAbs = Math.max(maxAbs, diff);
+                if (w[i] != 0) maxRel = Math.max(maxRel, diff / Math.abs(w[i]));
+            }
+            add.accept(new Line(key, Tensors.shape(want), maxAbs, maxRel, ok));
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package dit4j.io;
+
+import dit4j.runtime.Tensors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import net.razorvine.pickle.IObjectConstructor;
+import net.razorvine.pickle.Opcodes;
+import net.razorvine.pickle.PickleException;
+import net.razorvine.pickle.Unpickler;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Reads files written by {@code torch.save} (the zip format of PyTorch 1.6 and later) without a
+ * Python runtime and without executing anything from the file: tensors are rebuilt from their
+ * storages, {@code OrderedDict}s become insertion-ordered maps, and any other class (an
+ * {@code argparse.Namespace}, say) becomes a plain map of its attributes.
+ *
+ * <p>Values: {@link Map} (ordered), {@link List}, {@code Object[]} (tuples), {@link Tensor},
+ * {@link String}, {@link Integer}/{@link Long}/{@link java.math.BigInteger}, {@link Double},
+ * {@link Boolean}, null.
+ */
+public final class PtReader {
+    private PtReader() {}
+
+    /** The storage a tensor points into: dtype, zip entry key, element count. */
+    record StorageRef(ScalarType dtype, String key, long numel) {}
+
+    /** A tensor awaiting its storage. */
+    record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {}
+
+    /** The class object a GLOBAL opcode names, for storage types. */
+    record StorageClass(ScalarType dtype) implements IObjectConstructor {
+        @Override
+        public Object construct(Object[] args) {
+            throw new PickleException("storage classes are not constructed directly");
+        }
+    }
+
+    static {
+        IObjectConstructor rebuildTensor = args -> new TensorRef(
+                (StorageRef) args[0], toLong(args[1]), longs(args[2]), longs(args[3]));
+        Unpickler.registerConstructor("torch._utils", "_rebuild_tensor_v2", rebuildTensor);
+        Unpickler.registerConstructor("torch._utils", "_rebuild_tensor", rebuildTensor);
+        Unpickler.registerConstructor("torch._utils", "_rebuild_parameter", args -> args[0]);
+        Unpickler.registerConstructor("torch.nn.parameter", "Parameter", args -> args[0]);
+        Unpickler.registerConstructor("collections", "OrderedDict", args -> new LinkedHashMap<>());
+        for (String name : new String[] {"FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage",
+                "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage"}) {
+            Unpickler.registerConstructor("torch", name, new StorageClass(DTypes.fromStorageClass(name)));
+        }
+    }
+
+    /** Loads the whole object graph of a {@code .pt} file, tensors on the CPU. */
+    public static Object load(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new CheckpointException(file + ": no such file");
+        try (ZipFile zip = openZip(file)) {
+            String prefix = findPrefix(zip, file);
+            ZipEntry pkl = zip.getEntry(prefix + "data.pkl");
+            ZipEntry order = zip.getEntry(prefix + "byteorder");
+            if (order != null) {
+                String bo = new String(zip.getInputStream(order).readAllBytes()).trim();
+                if (!bo.equals("little")) throw new CheckpointException(file + ": byte order '" + bo + "' is not supported (expected little)");
+            }
+            Object graph;
+            try (InputStream in = zip.getInputStream(pkl)) {
+                graph = new TorchUnpickler().load(in);
+            } catch (PickleException | ClassCastException | ArrayIndexOutOfBoundsException e) {
+                throw new CheckpointException(file + ": cannot read its pickle: " + e.getMessage());
+            }
+            return materialize(graph, new Storages(zip, prefix, file));
+        } catch (ZipException e) {
+            throw new CheckpointException(file + ": truncated or not a PyTorch checkpoint (" + e.getMessage() + ")");
+        }
+    }
+
+    private static ZipFile openZip(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            if (magic.length == 4 && magic[0] == (byte) 0x80 && magic[1] == 2) {
+                throw new CheckpointException(file + ": legacy torch.save format (PyTorch < 1.6) is not supported; re-save it with torch.save in a newer PyTorch");
+            }
+            if (magic.length < 4 || magic[0] != 'P' || magic[1] != 'K') {
+                throw new CheckpointException(file + ": not a PyTorch checkpoint (a .pt file is a zip archive)");
+            }
+        }
+        return new ZipFile(file.toFile());
+    }
+
+    private static String findPrefix(ZipFile zip, Path file) throws CheckpointException {
+        for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
+            String name = en.nextElement().getName();
+            if (name.endsWith("data.pkl") && name.indexOf('/') == name.length() - "data.pkl".length() - 1) {
+                return name.substring(0, name.length() - "data.pkl".length());
+            }
+        }
+        throw new CheckpointException(file + ": not a PyTorch checkpoint (no data.pkl in the archive)");
+    }
+
+    /** Loads storages on first use and shares them between the tensors that view them. */
+    private static final class Storages {
+        final ZipFile zip;
+        final String prefix;
+        final Path file;
+        final Map<String, Tensor> loaded = new HashMap<>();
+
+        Storages(ZipFile zip, String prefix, Path file) {
+            this.zip = zip;
+            this.prefix = prefix;
+            this.file = file;
+        }
+
+        Tensor get(StorageRef ref) throws IOException {
+            Tensor t = loaded.get(ref.key());
+            if (t != null) return t;
+            ZipEntry entry = zip.getEntry(prefix + "data/" + ref.key());
+            if (entry == null) throw new CheckpointException(file + ": truncated: storage data/" + ref.key() + " is missing");
+            long bytes = ref.numel() * DTypes.elementSize(ref.dtype());
+            if (entry.getSize() >= 0 && entry.getSize() < bytes) {
+                throw new CheckpointException(file + ": storage data/" + ref.key() + " has " + entry.getSize() + " bytes, expected " + bytes);
+            }
+            t = Tensors.empty(ref.dtype(), ref.numel());
+            if (bytes > 0) {
+                ByteBuffer dst = new BytePointer(t.data_ptr()).capacity(bytes).asByteBuffer();
+                try (ReadableByteChannel in = Channels.newChannel(zip.getInputStream(entry))) {
+                    while (dst.hasRemaining()) {
+                        if (in.read(dst) < 0) throw new CheckpointException(file + ": truncated: storage data/" + ref.key() + " ends early");
+                    }
+                } catch (ZipException e) {
+                    throw new CheckpointException(file + ": corrupt storage data/" + ref.key() + " (" + e.getMessage() + ")");
+                }
+            }
+            loaded.put(ref.key(), t);
+            return t;
+        }
+    }
+
+    private static Object materialize(Object o, Storages storages) throws IOException {
+        if (o instanceof TensorRef ref) {
+            Tensor storage = storages.get(ref.storage());
+            long extent = ref.offset();
+            for (int i = 0; i < ref.size().length; i++) extent += (ref.size()[i] - 1) * ref.stride()[i];
+            if (ref.size().length > 0 && numel(ref.size()) > 0 && extent >= ref.storage().numel()) {
+                throw new CheckpointException(storages.file + ": a tensor of shape " + Tensors.shapeString(ref.size()) + " reaches past its storage data/" + ref.storage().key());
+            }
+            return storage.as_strided(ref.size(), ref.stride(), new org.bytedeco.pytorch.LongOptional(ref.offset()));
+        }
+        if (o instanceof Map<?, ?> map) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : map.entrySet()) out.put(e.getKey(), materialize(e.getValue(), storages));
+            return out;
+        }
+        if (o instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            for (Object v : list) out.add(materialize(v, storages));
+            return out;
+        }
+        if (o instanceof Object[] tuple) {
+            Object[] out = new Object[tuple.length];
+            for (int i = 0; i < tuple.length; i++) out[i] = materialize(tuple[i], storages);
+            return out;
+        }
+        if (o instanceof StorageClass sc) return "torch." + DTypes.toStorageClass(sc.dtype());
+        return o;
+    }
+
+    private static long numel(long[] size) {
+        long n = 1;
+        for (long s : size) n *= s;
+        return n;
+    }
+
+    static long toLong(Object o) {
+        return ((Number) o).longValue();
+    }
+
+    static long[] longs(Object o) {
+        Object[] t = (Object[]) o;
+        long[] out = new long[t.length];
+        for (int i = 0; i < t.length; i++) out[i] = toLong(t[i]);
+        return out;
+    }
+
+    /** Razorvine's unpickler with insertion-ordered dicts and PyTorch's persistent storages. */
+    private static final class TorchUnpickler extends Unpickler {
+        @Override
+        protected Object persistentLoad(Object pid) {
+            Object[] t = (Object[]) pid;
+            if (t.length < 5 || !"storage".equals(t[0])) throw new PickleException("unsupported persistent id " + t[0]);
+            ScalarType dtype;
+            if (t[1] instanceof StorageClass sc) dtype = sc.dtype();
+            else throw new PickleException("unsupported storage type " + t[1]);
+            return new StorageRef(dtype, String.valueOf(t[2]), toLong(t[4]));
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        protected Object dispatch(short key) throws PickleException, IOException {
+            switch (key) {
+                case Opcodes.EMPTY_DICT:
+                    stack.add(new LinkedHashMap<>());
+                    return NO_RETURN_VALUE;
+                case Opcodes.SETITEM: {
+                    Object value = stack.pop();
+                    Object k = stack.pop();
+                    mapOnTop().put(k, value);
+                    return NO_RETURN_VALUE;
+                }
+                case Opcodes.SETITEMS: {
+                    List<Object> items = stack.pop_all_since_marker();
+                    Map<Object, Object> map = mapOnTop();
+                    for (int i = 0; i + 1 < items.size(); i += 2) map.put(items.get(i), items.get(i + 1));
+                    return NO_RETURN_VALUE;
+                }
+                case Opcodes.BUILD: {
+                    // Plain objects (argparse.Namespace, ...) keep their attributes as map entries.
+                    Object state = stack.pop();
+                    Object target = stack.peek();
+                    if (target instanceof net.razorvine.pickle.objects.ClassDict && state instanceof Map) {
+                        ((Map<Object, Object>) target).putAll((Map<?, ?>) state);
+                        return NO_RETURN_VALUE;
+                    }
+                    if (target instanceof Map) return NO_RETURN_VALUE; // an OrderedDict's attributes (_metadata): not items
+
+                    stack.add(state);
+                    return super.dispatch(key);
+                }
+                default:
+                    return super.dispatch(key);
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private Map<Object, Object> mapOnTop() {
+            Object top = stack.peek();
+            if (!(top instanceof Map)) throw new PickleException("SETITEMS on a " + (top == null ? "None" : top.getClass().getSimpleName()));
+            return (Map<Object, Object>) top;
+        }
+    }
+}

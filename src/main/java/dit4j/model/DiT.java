@@ -1,0 +1,120 @@
+package dit4j.model;
+
+import dit4j.runtime.Tensors;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Diffusion model with a Transformer backbone (Peebles & Xie, 2022), parameter for parameter the
+ * official {@code models.py}: the same names, shapes and initialisation, so state dicts move
+ * between the two unchanged.
+ *
+ * <p>Create it outside any {@link dit4j.runtime.Step}: its parameters live as long as the model.
+ */
+public final class DiT extends Module {
+    public final DiTConfig config;
+    public final PatchEmbed x_embedder;
+    public final TimestepEmbedder t_embedder;
+    public final LabelEmbedder y_embedder;
+    public final Tensor pos_embed;
+    public final List<DiTBlock> blocks;
+    public final FinalLayer final_layer;
+
+    public DiT(DiTConfig config) {
+        this.config = config;
+        int d = config.hiddenSize();
+        x_embedder = register_module("x_embedder", new PatchEmbed(config.inChannels(), d, config.patchSize()));
+        t_embedder = register_module("t_embedder", new TimestepEmbedder(d));
+        y_embedder = register_module("y_embedder", new LabelEmbedder(config.numClasses(), d, config.classDropoutProb()));
+        // A fixed table, but a parameter (requires_grad=False) as in the official state dict.
+        pos_embed = Tensors.floats(PosEmbed.sincos2d(d, config.gridSize()), 1, config.numPatches(), d);
+        register_parameter("pos_embed", pos_embed, false);
+        Module blockList = register_module("blocks", new Module());
+        List<DiTBlock> list = new ArrayList<>();
+        for (int i = 0; i < config.depth(); i++) {
+            list.add(blockList.register_module(Integer.toString(i), new DiTBlock(d, config.numHeads(), config.mlpHidden())));
+        }
+        blocks = Collections.unmodifiableList(list);
+        final_layer = register_module("final_layer", new FinalLayer(d, config.patchSize(), config.outChannels()));
+    }
+
+    /** A freshly initialised model, as the official constructor leaves it. */
+    public static DiT create(DiTConfig config, Generator g) {
+        DiT model = new DiT(config);
+        model.initializeWeights(g);
+        return model;
+    }
+
+    /** The official {@code initialize_weights}: xavier everywhere, N(0, 0.02) embeddings, zeroed adaLN and output. */
+    public void initializeWeights(Generator g) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            x_embedder.initialize(g);
+            t_embedder.initialize(g);
+            y_embedder.initialize(g);
+            for (DiTBlock block : blocks) block.initialize(g);
+            final_layer.initialize();
+        }
+    }
+
+    /** The model in eval semantics: no label dropout. */
+    public Tensor forward(Tensor x, Tensor t, Tensor y) {
+        return forward(x, t, y, null);
+    }
+
+    /**
+     * @param x (N, C, H, W) inputs, images or latents
+     * @param t (N) integer timesteps
+     * @param y (N) class labels; {@code numClasses} is the null class
+     * @param labelDropoutRng non-null during training: drop labels to the null class with this generator
+     * @return (N, outChannels, H, W)
+     */
+    public Tensor forward(Tensor x, Tensor t, Tensor y, Generator labelDropoutRng) {
+        checkInput(x);
+        Tensor h = x_embedder.forward(x).add(pos_embed);
+        Tensor c = t_embedder.forward(t).add(y_embedder.forward(y, labelDropoutRng));
+        for (DiTBlock block : blocks) h = block.forward(h, c);
+        return unpatchify(final_layer.forward(h, c));
+    }
+
+    /**
+     * Classifier-free guidance in one batched pass. The second half of {@code x} is ignored and
+     * replaced by the first; {@code y} holds the conditional labels then the null labels.
+     *
+     * @param guidedChannels how many leading output channels get guidance: 3 is the official rule
+     *     (kept for bit-compatibility with official checkpoints), {@code inChannels} guides all of eps
+     */
+    public Tensor forwardWithCfg(Tensor x, Tensor t, Tensor y, double cfgScale, int guidedChannels) {
+        long half = x.size(0) / 2;
+        Tensor h = x.narrow(0, 0, half);
+        Tensor modelOut = forward(torch.cat(new TensorVector(h, h), 0), t, y);
+        long outC = modelOut.size(1);
+        long ch = Math.min(guidedChannels, outC);
+        Tensor eps = modelOut.narrow(1, 0, ch);
+        Tensor cond = eps.narrow(0, 0, half), uncond = eps.narrow(0, half, half);
+        Tensor halfEps = uncond.add(cond.sub(uncond).mul(new Scalar(cfgScale)));
+        Tensor guided = torch.cat(new TensorVector(halfEps, halfEps), 0);
+        if (ch == outC) return guided;
+        return torch.cat(new TensorVector(guided, modelOut.narrow(1, ch, outC - ch)), 1);
+    }
+
+    /** (N, T, p*p*C) -> (N, C, H, W). */
+    public Tensor unpatchify(Tensor x) {
+        int c = config.outChannels(), p = config.patchSize(), g = config.gridSize();
+        return x.reshape(x.size(0), g, g, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(x.size(0), c, (long) g * p, (long) g * p);
+    }
+
+    private void checkInput(Tensor x) {
+        if (x.dim() != 4 || x.size(1) != config.inChannels() || x.size(2) != config.inputSize() || x.size(3) != config.inputSize()) {
+            throw new IllegalArgumentException("model input x has shape " + Tensors.shapeString(x) + ", expected [N, "
+                    + config.inChannels() + ", " + config.inputSize() + ", " + config.inputSize() + "]");
+        }
+    }
+}

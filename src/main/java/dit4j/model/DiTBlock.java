@@ -1,0 +1,35 @@
+package dit4j.model;
+
+import dit4j.runtime.Tensors;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** A DiT block with adaptive layer norm zero (adaLN-Zero) conditioning. */
+public final class DiTBlock extends Module {
+    public final Attention attn;
+    public final Mlp mlp;
+    public final Linear adaLN_modulation;
+
+    public DiTBlock(int hidden, int numHeads, int mlpHidden) {
+        attn = register_module("attn", new Attention(hidden, numHeads));
+        mlp = register_module("mlp", new Mlp(hidden, mlpHidden));
+        adaLN_modulation = Modulation.adaLN(this, hidden, 6);
+    }
+
+    public Tensor forward(Tensor x, Tensor c) {
+        Tensor[] m = Tensors.parts(adaLN_modulation.forward(torch.silu(c)).chunk(6, 1));
+        Tensor shiftMsa = m[0], scaleMsa = m[1], gateMsa = m[2];
+        Tensor shiftMlp = m[3], scaleMlp = m[4], gateMlp = m[5];
+        x = x.add(gateMsa.unsqueeze(1).mul(attn.forward(Modulation.modulate(Modulation.layerNorm(x), shiftMsa, scaleMsa))));
+        x = x.add(gateMlp.unsqueeze(1).mul(mlp.forward(Modulation.modulate(Modulation.layerNorm(x), shiftMlp, scaleMlp))));
+        return x;
+    }
+
+    void initialize(Generator g) {
+        attn.initialize(g);
+        mlp.initialize(g);
+        adaLN_modulation.zeroInit();
+    }
+}

@@ -1,0 +1,45 @@
+package dit4j.model;
+
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Class labels to vectors. With label dropout the table has one more row, the null class
+ * {@code numClasses}, used for classifier-free guidance.
+ */
+public final class LabelEmbedder extends Module {
+    public final Tensor embeddingTable;
+    public final int numClasses;
+    public final double dropoutProb;
+
+    public LabelEmbedder(int numClasses, int hidden, double dropoutProb) {
+        this.numClasses = numClasses;
+        this.dropoutProb = dropoutProb;
+        int rows = numClasses + (dropoutProb > 0 ? 1 : 0);
+        Module table = register_module("embedding_table", new Module());
+        embeddingTable = torch.zeros(rows, hidden);
+        table.register_parameter("weight", embeddingTable);
+    }
+
+    /** Replaces each label by the null class with probability {@code dropoutProb}. */
+    public Tensor tokenDrop(Tensor labels, Generator rng) {
+        Tensor drop = torch.rand(new long[] {labels.size(0)}, new GeneratorOptional(rng), new TensorOptions(labels.device()))
+                .lt(new Scalar(dropoutProb));
+        return torch.where(drop, new Scalar((long) numClasses), labels);
+    }
+
+    /** Embeds labels; a non-null {@code dropoutRng} turns on training-time label dropout. */
+    public Tensor forward(Tensor labels, Generator dropoutRng) {
+        if (dropoutRng != null && dropoutProb > 0) labels = tokenDrop(labels, dropoutRng);
+        return torch.embedding(embeddingTable, labels);
+    }
+
+    void initialize(Generator g) {
+        Init.normal(embeddingTable, 0.02, g);
+    }
+}

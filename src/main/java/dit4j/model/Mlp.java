@@ -1,0 +1,26 @@
+package dit4j.model;
+
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** {@code fc2(gelu_tanh(fc1(x)))}, timm's {@code Mlp} with the tanh-approximate GELU DiT uses. */
+public final class Mlp extends Module {
+    public final Linear fc1;
+    public final Linear fc2;
+
+    public Mlp(int dim, int hidden) {
+        fc1 = register_module("fc1", new Linear(dim, hidden));
+        fc2 = register_module("fc2", new Linear(hidden, dim));
+    }
+
+    public Tensor forward(Tensor x) {
+        return fc2.forward(torch.gelu(fc1.forward(x), "tanh"));
+    }
+
+    void initialize(Generator g) {
+        fc1.xavierInit(g);
+        fc2.xavierInit(g);
+    }
+}

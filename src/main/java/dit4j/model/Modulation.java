@@ -1,0 +1,29 @@
+package dit4j.model;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** adaLN pieces shared by the blocks and the final layer. */
+final class Modulation {
+    private Modulation() {}
+
+    static final double LN_EPS = 1e-6;
+
+    /** {@code adaLN_modulation = Sequential(SiLU(), Linear(D, k*D))}: registers index "1" under the name. */
+    static Linear adaLN(Module parent, int hidden, int chunks) {
+        Module seq = parent.register_module("adaLN_modulation", new Module());
+        return seq.register_module("1", new Linear(hidden, chunks * hidden));
+    }
+
+    /** LayerNorm over the last dimension, without affine parameters, eps 1e-6. */
+    static Tensor layerNorm(Tensor x) {
+        return torch.layer_norm(x, new long[] {x.size(-1)}, null, null, LN_EPS, true);
+    }
+
+    /** {@code x * (1 + scale) + shift}, with per-sample shift and scale broadcast over tokens. */
+    static Tensor modulate(Tensor x, Tensor shift, Tensor scale) {
+        return x.mul(scale.add(new Scalar(1.0)).unsqueeze(1)).add(shift.unsqueeze(1));
+    }
+}

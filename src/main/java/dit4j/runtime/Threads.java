@@ -1,0 +1,32 @@
+package dit4j.runtime;
+
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * CPU thread policy.
+ *
+ * <p>The libtorch build of the JavaCPP presets uses OpenBLAS with its own pthread pool (not
+ * OpenMP). When libtorch's OpenMP intra-op threads call BLAS from inside a parallel region (the
+ * attention kernels and batched matmuls do), the two pools oversubscribe the cores: measured on 2
+ * cores, SDPA forward+backward took 146 ms with 2+2 threads against 16 ms with BLAS alone
+ * threaded. So by default libtorch runs its own loops on one thread and leaves the cores to
+ * OpenBLAS, which parallelises every matmul ({@code OPENBLAS_NUM_THREADS}, default: all cores).
+ * {@code DIT_INTRA_OP_THREADS} overrides the intra-op count.
+ */
+public final class Threads {
+    private Threads() {}
+
+    private static volatile boolean configured;
+
+    public static synchronized void configureDefault() {
+        if (configured) return;
+        String env = System.getenv("DIT_INTRA_OP_THREADS");
+        int intra = env != null && !env.isBlank() ? Integer.parseInt(env.trim()) : 1;
+        torch.set_num_threads(Math.max(1, intra));
+        configured = true;
+    }
+
+    public static int intraOpThreads() {
+        return torch.get_num_threads();
+    }
+}
