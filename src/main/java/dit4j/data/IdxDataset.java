@@ -66,11 +66,19 @@ public final class IdxDataset implements ImageDataset {
         return false;
     }
 
-    /** The labels file that goes with an images file: same name with images-idx3 -> labels-idx1. */
+    /**
+     * The labels file that goes with an images file: images-idx3 -> labels-idx1 in the name, with
+     * or without .gz (whichever exists; the two files need not both be gzipped).
+     */
     public static Path labelsFileFor(Path imagesFile) {
         String name = imagesFile.getFileName().toString()
                 .replace("images-idx3", "labels-idx1").replace("images.idx3", "labels.idx1");
-        return imagesFile.resolveSibling(name);
+        String stem = name.endsWith(".gz") ? name.substring(0, name.length() - 3) : name;
+        for (String candidate : new String[] {name, stem, stem + ".gz"}) {
+            Path p = imagesFile.resolveSibling(candidate);
+            if (Files.isRegularFile(p)) return p;
+        }
+        return imagesFile.resolveSibling(name);  // missing: the error will name the expected file
     }
 
     /** An explicit image/label file pair (either may be gzipped: detected by the gzip magic, not the name). */
