@@ -19,6 +19,12 @@ public final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
+    @Option(names = "--image-size", description = "Image size in pixels of a latent model: input size = image size / 8 (default 256).")
+    Integer imageSize;
+
+    @Option(names = "--input-size", description = "Input size of the model itself (for a pixel-space model).")
+    Integer inputSize;
+
     @Option(names = "--checkpoint", description = "Describe this checkpoint instead (.pt or .safetensors).")
     Path checkpoint;
 
@@ -32,7 +38,8 @@ public final class InfoCommand implements Callable<Integer> {
             CheckpointFile file = CheckpointFile.read(checkpoint, true);
             c = Pretrained.configOf(file, modelOptions.heads == null ? 0 : modelOptions.heads);
         } else {
-            c = modelOptions.build(32, 4, 1000);
+            int input = inputSize != null ? inputSize : ModelOptions.latentSize(imageSize != null ? imageSize : 256);
+            c = modelOptions.build(input, 4, 1000);
         }
         long params = ModelStats.parameters(c);
         double gflops = ModelStats.gflops(c);

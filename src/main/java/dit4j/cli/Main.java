@@ -10,6 +10,9 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Diffusion Transformers (DiT) on the JVM: train, sample, verify and benchmark class-conditional diffusion models.",
         subcommands = {
+            DemoCommand.class,
+            TrainCommand.class,
+            SampleCommand.class,
             InfoCommand.class,
             VerifyCommand.class,
             CommandLine.HelpCommand.class

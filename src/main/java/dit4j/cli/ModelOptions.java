@@ -9,12 +9,6 @@ public final class ModelOptions {
     @Option(names = "--model", description = "Official configuration (DiT-S/2 ... DiT-XL/8); with no --model, --depth/--hidden-size/--patch define a custom one. Default: ${DEFAULT-VALUE}", defaultValue = "DiT-S/2")
     public String model;
 
-    @Option(names = "--image-size", description = "Image size in pixels of a latent model (input size = image size / 8).")
-    public Integer imageSize;
-
-    @Option(names = "--input-size", description = "Input size of the model itself (pixels for a pixel-space model).")
-    public Integer inputSize;
-
     @Option(names = "--in-channels", description = "Input channels (4 for SD-VAE latents).")
     public Integer inChannels;
 
@@ -42,9 +36,8 @@ public final class ModelOptions {
     @Option(names = "--class-dropout", description = "Label dropout probability for classifier-free guidance (default 0.1).")
     public Double classDropout;
 
-    /** The configuration these flags describe, with defaults for what the data decides. */
-    public DiTConfig build(int defaultInputSize, int defaultInChannels, int defaultNumClasses) {
-        int input = inputSize != null ? inputSize : imageSize != null ? latentSize(imageSize) : defaultInputSize;
+    /** The configuration these flags describe; input size, channels and classes default to what the data says. */
+    public DiTConfig build(int input, int defaultInChannels, int defaultNumClasses) {
         int inC = inChannels != null ? inChannels : defaultInChannels;
         int classes = numClasses != null ? numClasses : defaultNumClasses;
         boolean sigma = learnSigma == null || learnSigma;
@@ -56,7 +49,8 @@ public final class ModelOptions {
                 depth != null ? depth : base.depth(), h, mlpRatio != null ? mlpRatio : base.mlpRatio(), dropout, classes, sigma);
     }
 
-    private static int latentSize(int imageSize) {
+    /** The latent side for an image side, through the VAE's 8x downsampling. */
+    public static int latentSize(int imageSize) {
         if (imageSize % 8 != 0) throw new IllegalArgumentException("--image-size " + imageSize + " is not divisible by 8 (the VAE downsampling factor)");
         return imageSize / 8;
     }

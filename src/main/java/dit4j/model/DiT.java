@@ -18,6 +18,8 @@ import org.bytedeco.pytorch.global.torch;
  * between the two unchanged.
  *
  * <p>Create it outside any {@link dit4j.runtime.Step}: its parameters live as long as the model.
+ * Every submodule, plain containers included, is held by a Java field: libtorch calls virtual
+ * methods such as {@code train()} on the Java peers, and a peer the GC collected would fail there.
  */
 public final class DiT extends Module {
     public final DiTConfig config;
@@ -27,6 +29,7 @@ public final class DiT extends Module {
     public final Tensor pos_embed;
     public final List<DiTBlock> blocks;
     public final FinalLayer final_layer;
+    private final Module blockList;
 
     public DiT(DiTConfig config) {
         this.config = config;
@@ -37,7 +40,7 @@ public final class DiT extends Module {
         // A fixed table, but a parameter (requires_grad=False) as in the official state dict.
         pos_embed = Tensors.floats(PosEmbed.sincos2d(d, config.gridSize()), 1, config.numPatches(), d);
         register_parameter("pos_embed", pos_embed, false);
-        Module blockList = register_module("blocks", new Module());
+        blockList = register_module("blocks", new Module());
         List<DiTBlock> list = new ArrayList<>();
         for (int i = 0; i < config.depth(); i++) {
             list.add(blockList.register_module(Integer.toString(i), new DiTBlock(d, config.numHeads(), config.mlpHidden())));

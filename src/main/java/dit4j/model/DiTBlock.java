@@ -11,11 +11,13 @@ public final class DiTBlock extends Module {
     public final Attention attn;
     public final Mlp mlp;
     public final Linear adaLN_modulation;
+    private final Module adaLNContainer;
 
     public DiTBlock(int hidden, int numHeads, int mlpHidden) {
         attn = register_module("attn", new Attention(hidden, numHeads));
         mlp = register_module("mlp", new Mlp(hidden, mlpHidden));
-        adaLN_modulation = Modulation.adaLN(this, hidden, 6);
+        adaLNContainer = Modulation.adaLNContainer(this);
+        adaLN_modulation = Modulation.adaLNLinear(adaLNContainer, hidden, 6);
     }
 
     public Tensor forward(Tensor x, Tensor c) {

@@ -9,10 +9,12 @@ import org.bytedeco.pytorch.global.torch;
 public final class FinalLayer extends Module {
     public final Linear linear;
     public final Linear adaLN_modulation;
+    private final Module adaLNContainer;
 
     public FinalLayer(int hidden, int patch, int outChannels) {
         linear = register_module("linear", new Linear(hidden, patch * patch * outChannels));
-        adaLN_modulation = Modulation.adaLN(this, hidden, 2);
+        adaLNContainer = Modulation.adaLNContainer(this);
+        adaLN_modulation = Modulation.adaLNLinear(adaLNContainer, hidden, 2);
     }
 
     public Tensor forward(Tensor x, Tensor c) {

@@ -16,12 +16,13 @@ public final class LabelEmbedder extends Module {
     public final Tensor embeddingTable;
     public final int numClasses;
     public final double dropoutProb;
+    private final Module table;
 
     public LabelEmbedder(int numClasses, int hidden, double dropoutProb) {
         this.numClasses = numClasses;
         this.dropoutProb = dropoutProb;
         int rows = numClasses + (dropoutProb > 0 ? 1 : 0);
-        Module table = register_module("embedding_table", new Module());
+        table = register_module("embedding_table", new Module());
         embeddingTable = torch.zeros(rows, hidden);
         table.register_parameter("weight", embeddingTable);
     }

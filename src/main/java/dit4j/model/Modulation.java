@@ -11,10 +11,14 @@ final class Modulation {
 
     static final double LN_EPS = 1e-6;
 
-    /** {@code adaLN_modulation = Sequential(SiLU(), Linear(D, k*D))}: registers index "1" under the name. */
-    static Linear adaLN(Module parent, int hidden, int chunks) {
-        Module seq = parent.register_module("adaLN_modulation", new Module());
-        return seq.register_module("1", new Linear(hidden, chunks * hidden));
+    /** {@code adaLN_modulation = Sequential(SiLU(), Linear(D, k*D))}: the container, registered on the parent. */
+    static Module adaLNContainer(Module parent) {
+        return parent.register_module("adaLN_modulation", new Module());
+    }
+
+    /** The container's Linear, at index "1" as in the official Sequential. */
+    static Linear adaLNLinear(Module container, int hidden, int chunks) {
+        return container.register_module("1", new Linear(hidden, chunks * hidden));
     }
 
     /** LayerNorm over the last dimension, without affine parameters, eps 1e-6. */

@@ -16,6 +16,7 @@ public final class PatchEmbed extends Module {
     public final Tensor weight;
     public final Tensor bias;
     private final TensorOptional biasOpt;
+    private final Module proj;
     private final int patch;
     private final int inChannels;
     private final int hidden;
@@ -24,7 +25,7 @@ public final class PatchEmbed extends Module {
         this.patch = patch;
         this.inChannels = inChannels;
         this.hidden = hidden;
-        Module proj = register_module("proj", new Module());
+        proj = register_module("proj", new Module());
         weight = torch.zeros(hidden, inChannels, patch, patch);
         bias = torch.zeros(hidden);
         proj.register_parameter("weight", weight);

@@ -16,9 +16,10 @@ public final class TimestepEmbedder extends Module {
 
     public final Linear mlp0;
     public final Linear mlp2;
+    private final Module mlp;
 
     public TimestepEmbedder(int hidden) {
-        Module mlp = register_module("mlp", new Module());
+        mlp = register_module("mlp", new Module());
         mlp0 = mlp.register_module("0", new Linear(FREQUENCY_EMBEDDING_SIZE, hidden));
         mlp2 = mlp.register_module("2", new Linear(hidden, hidden));
     }

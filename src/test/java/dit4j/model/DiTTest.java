@@ -39,6 +39,19 @@ class DiTTest {
     }
 
     @Test
+    void modulesSurviveGarbageCollection() {
+        DiT model = new DiT(TINY);
+        for (int i = 0; i < 5; i++) {
+            byte[][] pressure = new byte[64][];
+            for (int j = 0; j < pressure.length; j++) pressure[j] = new byte[1 << 20];
+            System.gc();
+        }
+        model.train(true);
+        model.eval();
+        assertTrue(!model.is_training());
+    }
+
+    @Test
     void posEmbedFirstHalfEncodesTheColumn() {
         int d = 8, g = 3;
         float[] pe = PosEmbed.sincos2d(d, g);

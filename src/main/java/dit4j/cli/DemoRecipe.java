@@ -1,0 +1,48 @@
+package dit4j.cli;
+
+import dit4j.model.DiTConfig;
+import dit4j.train.TrainOptions;
+
+/**
+ * The demo's recipe, tuned for Fashion-MNIST on a 2-core laptop CPU in 15 minutes (see
+ * docs/demo.md for the runs behind it). {@code dit train} keeps the official recipe.
+ */
+final class DemoRecipe {
+    private DemoRecipe() {}
+
+    static final int SAMPLES_PER_CLASS = 10;
+
+    static DiTConfig model(int inputSize, int channels, int classes) {
+        return new DiTConfig(inputSize, 4, channels, 192, 6, 3, 4.0, 0.1, classes, true);
+    }
+
+    static String describe(DiTConfig c) {
+        return String.format("DiT depth %d, width %d, patch %d (%d tokens)", c.depth(), c.hiddenSize(), c.patchSize(), c.numPatches());
+    }
+
+    static TrainOptions options(String data, double minutes, long seed, String precision) {
+        TrainOptions o = new TrainOptions();
+        o.dataPath = data;
+        o.flip = true;
+        o.globalBatchSize = 64;
+        o.steps = 1_000_000;             // the time budget decides
+        o.minutes = Math.max(0.5, minutes - 1.0);   // leave a minute for sampling
+        o.lr = 1e-3;
+        o.warmupSteps = 200;
+        o.lrSchedule = "cosine";
+        o.minLrRatio = 0.05;
+        o.emaDecay = 0.999;
+        o.emaWarmup = true;
+        o.gradClip = 1.0;
+        o.globalSeed = seed;
+        o.precision = precision;
+        o.logEvery = 50;
+        o.ckptEvery = 2000;
+        o.numWorkers = 1;
+        o.sampleSampler = "ddim";
+        o.sampleSteps = 50;
+        o.sampleCfgScale = 4.0;
+        o.sampleCfgChannels = "all";
+        return o;
+    }
+}

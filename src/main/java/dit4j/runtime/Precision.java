@@ -1,0 +1,44 @@
+package dit4j.runtime;
+
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Compute precision of the model's matmuls. {@code bfloat16} runs the forward pass under
+ * libtorch's CPU autocast (matmuls and attention in bfloat16, reductions and the loss in float32,
+ * parameters and gradients stay float32); {@code float32} is exact.
+ */
+public enum Precision {
+    FLOAT32, BFLOAT16;
+
+    public static Precision parse(String s) {
+        switch (s.toLowerCase(java.util.Locale.ROOT)) {
+            case "float32": case "fp32": return FLOAT32;
+            case "bfloat16": case "bf16": return BFLOAT16;
+            default: throw new IllegalArgumentException("unknown precision '" + s + "': expected float32 or bfloat16");
+        }
+    }
+
+    public String label() {
+        return this == FLOAT32 ? "float32" : "bfloat16";
+    }
+
+    /** A region of autocast; closing it restores the previous state. */
+    public interface Region extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Turns autocast on for this thread until closed (a no-op for float32). */
+    public Region autocast() {
+        if (this == FLOAT32) return () -> {};
+        boolean before = torch.is_autocast_enabled(DeviceType.CPU);
+        // The binding cannot clear autocast's weight-cast cache, and a cache that outlives a step
+        // would hold stale bfloat16 copies of updated weights: run without it.
+        torch.set_autocast_cache_enabled(false);
+        torch.set_autocast_dtype(DeviceType.CPU, ScalarType.BFloat16);
+        torch.set_autocast_enabled(DeviceType.CPU, true);
+        return () -> torch.set_autocast_enabled(DeviceType.CPU, before);
+    }
+}

@@ -1,0 +1,65 @@
+package dit4j.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/** The layout of a run: {@code results/NNN-DiT-S-2/} with {@code checkpoints/NNNNNNN.pt}, {@code log.jsonl}, {@code loss.png}. */
+public record RunDir(Path root) {
+    private static final Pattern CKPT = Pattern.compile("\\d{7,}\\.pt");
+
+    /** The next free {@code NNN-model} folder under resultsDir, as the official train.py numbers them. */
+    public static RunDir next(Path resultsDir, String modelName) throws IOException {
+        Files.createDirectories(resultsDir);
+        int index;
+        try (Stream<Path> s = Files.list(resultsDir)) {
+            index = (int) s.count();
+        }
+        String name = String.format("%03d-%s", index, modelName.replace('/', '-'));
+        while (Files.exists(resultsDir.resolve(name))) name = String.format("%03d-%s", ++index, modelName.replace('/', '-'));
+        return create(resultsDir.resolve(name));
+    }
+
+    public static RunDir create(Path root) throws IOException {
+        Files.createDirectories(root.resolve("checkpoints"));
+        return new RunDir(root);
+    }
+
+    public Path checkpoints() {
+        return root.resolve("checkpoints");
+    }
+
+    public Path checkpoint(long step) {
+        return checkpoints().resolve(String.format("%07d.pt", step));
+    }
+
+    public Path log() {
+        return root.resolve("log.jsonl");
+    }
+
+    public Path lossPlot() {
+        return root.resolve("loss.png");
+    }
+
+    /** The checkpoint with the highest step, if any. */
+    public Optional<Path> latestCheckpoint() throws IOException {
+        if (!Files.isDirectory(checkpoints())) return Optional.empty();
+        try (Stream<Path> s = Files.list(checkpoints())) {
+            return s.filter(p -> CKPT.matcher(p.getFileName().toString()).matches())
+                    .max(Comparator.comparing(p -> Long.parseLong(p.getFileName().toString().replace(".pt", ""))));
+        }
+    }
+
+    /** A run folder given either as the folder or as one of its checkpoints. */
+    public static RunDir of(Path folderOrCheckpoint) {
+        Path p = folderOrCheckpoint.toAbsolutePath();
+        if (Files.isRegularFile(p) && p.getParent() != null && p.getParent().getFileName().toString().equals("checkpoints")) {
+            return new RunDir(p.getParent().getParent());
+        }
+        return new RunDir(Files.isRegularFile(p) ? p.getParent() : p);
+    }
+}

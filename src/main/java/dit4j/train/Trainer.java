@@ -1,0 +1,266 @@
+package dit4j.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dit4j.data.DataLoader;
+import dit4j.data.ImageDataset;
+import dit4j.diffusion.DiffusionConfig;
+import dit4j.diffusion.GaussianDiffusion;
+import dit4j.runtime.Precision;
+import dit4j.runtime.Step;
+import dit4j.runtime.Tensors;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The training loop of the official {@code train.py}: sample t, {@code training_losses}, backward,
+ * AdamW, EMA update; one native scope per step; rank 0 writes the JSONL log and the checkpoints.
+ */
+public final class Trainer {
+
+    /** What the loop reports; the command line turns it into a progress bar. */
+    public interface Listener {
+        default void onStart(TrainState state, RunDir run) {}
+
+        default void onStep(StepStats stats) {}
+
+        default void onCheckpoint(Path file, long step) {}
+
+        default void onMessage(String message) {}
+    }
+
+    /** One step's numbers: the loss of this step, its running mean, learning rate and throughput. */
+    public record StepStats(long step, long totalSteps, double loss, double smoothedLoss, double lr, double imagesPerSec, double elapsedSec, double etaSec) {}
+
+    /** How the loop ended. */
+    public record Result(TrainState state, Path lastCheckpoint, boolean stoppedEarly, double finalLoss) {}
+
+    /** The loss stopped being finite. */
+    public static final class DivergedException extends RuntimeException {
+        public DivergedException(String message) {
+            super(message);
+        }
+    }
+
+    /** Rank and world size of data-parallel training (1 process today; c10d plugs in here). */
+    public record Ranks(int rank, int worldSize) {
+        public static final Ranks SINGLE = new Ranks(0, 1);
+
+        boolean writes() {
+            return rank == 0;
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TrainOptions o;
+    private final ImageDataset data;
+    private final RunDir run;
+    private final TrainState state;
+    private final Listener listener;
+    private final Ranks ranks;
+    private volatile boolean stopRequested;
+
+    public Trainer(TrainOptions o, ImageDataset data, RunDir run, TrainState state, Listener listener, Ranks ranks) {
+        this.o = o;
+        this.data = data;
+        this.run = run;
+        this.state = state;
+        this.listener = listener;
+        this.ranks = ranks;
+    }
+
+    /** Asks the loop to finish the current step, save a checkpoint and return (Ctrl-C). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public Result run() throws IOException {
+        int localBatch = o.globalBatchSize / ranks.worldSize();
+        if (localBatch * ranks.worldSize() != o.globalBatchSize) {
+            throw new IllegalArgumentException("--global-batch-size " + o.globalBatchSize + " is not divisible by the world size " + ranks.worldSize());
+        }
+        DiffusionConfig dc = DiffusionConfig.defaults().withSchedule(o.noiseSchedule, o.diffusionSteps).withLearnSigma(state.config.learnSigma());
+        GaussianDiffusion diffusion = dc.create("");
+        Precision precision = Precision.parse(o.precision);
+        int c = data.channels(), s = data.imageSize();
+        if (c != state.config.inChannels() || s != state.config.inputSize()) {
+            throw new IllegalArgumentException("the data gives " + c + "x" + s + "x" + s + " images but the model takes " + state.config.inChannels() + "x" + state.config.inputSize() + "x" + state.config.inputSize());
+        }
+        long deadline = o.minutes > 0 ? System.nanoTime() + (long) (o.minutes * 60e9) : Long.MAX_VALUE;
+        try (DataLoader loader = new DataLoader(data, localBatch, o.globalSeed, ranks.rank(), ranks.worldSize(), o.flip, o.numWorkers)) {
+            if (state.totalSteps == 0) state.totalSteps = o.steps > 0 ? o.steps : (long) o.epochs * loader.batchesPerEpoch();
+            boolean calibrate = o.minutes > 0 && state.step == 0;
+            loader.seek(state.epoch, state.batchInEpoch);
+            if (ranks.writes()) truncateLog(state.step);
+            listener.onStart(state, run);
+
+            LrSchedule schedule = LrSchedule.of(o, state.totalSteps);
+            Path lastCheckpoint = null;
+            List<double[]> window = new ArrayList<>();
+            long start = System.nanoTime(), windowStart = start;
+            long startStep = state.step;
+            double smoothed = Double.NaN, lastLoss = Double.NaN;
+            while (state.step < state.totalSteps) {
+                if (calibrate && state.step - startStep == 10) {
+                    // A time budget becomes a step count once the speed is known, so the schedule can end on time.
+                    double perStep = (System.nanoTime() - start) / 1e9 / 10;
+                    long fit = state.step + (long) ((deadline - System.nanoTime()) / 1e9 / perStep);
+                    state.totalSteps = Math.max(state.step + 1, Math.min(state.totalSteps, fit));
+                    schedule = LrSchedule.of(o, state.totalSteps);
+                    calibrate = false;
+                    listener.onMessage(String.format("time budget %.1f min: %d steps at %.2f s/step", o.minutes, state.totalSteps, perStep));
+                }
+                double lr = schedule.at(state.step + 1);
+                double[] terms = step(loader, diffusion, precision, lr, localBatch);
+                state.step++;
+                state.imagesSeen += o.globalBatchSize;
+                lastLoss = terms[0];
+                if (!Double.isFinite(lastLoss)) {
+                    throw new DivergedException(String.format("loss is %s at step %d; stopping. Last good checkpoint: %s",
+                            lastLoss, state.step, lastCheckpoint == null ? "none yet (lower --lr or add --grad-clip)" : lastCheckpoint));
+                }
+                smoothed = Double.isNaN(smoothed) ? lastLoss : 0.98 * smoothed + 0.02 * lastLoss;
+                window.add(terms);
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                double ips = (state.step - startStep) * (double) o.globalBatchSize / elapsed;
+                double eta = (state.totalSteps - state.step) * elapsed / (state.step - startStep);
+                listener.onStep(new StepStats(state.step, state.totalSteps, lastLoss, smoothed, lr, ips, elapsed, eta));
+
+                if (state.step % o.logEvery == 0 || state.step == state.totalSteps) {
+                    double secs = (System.nanoTime() - windowStart) / 1e9;
+                    if (ranks.writes()) appendLog(window, lr, window.size() * (double) o.globalBatchSize / secs, elapsed);
+                    window.clear();
+                    windowStart = System.nanoTime();
+                }
+                boolean outOfTime = System.nanoTime() > deadline;
+                boolean last = state.step == state.totalSteps || stopRequested || outOfTime;
+                if (state.step % o.ckptEvery == 0 || last) {
+                    if (ranks.writes()) {
+                        lastCheckpoint = run.checkpoint(state.step);
+                        state.save(lastCheckpoint, o);
+                        listener.onCheckpoint(lastCheckpoint, state.step);
+                    }
+                }
+                if (stopRequested || outOfTime) {
+                    if (outOfTime && state.step < state.totalSteps) listener.onMessage("time budget reached at step " + state.step);
+                    return new Result(state, lastCheckpoint, state.step < state.totalSteps, lastLoss);
+                }
+            }
+            return new Result(state, lastCheckpoint, false, lastLoss);
+        }
+    }
+
+    /** One optimisation step; returns {loss, mse, vb} (vb NaN-free 0 when the variance is fixed). */
+    private double[] step(DataLoader loader, GaussianDiffusion diffusion, Precision precision, double lr, int batch) throws IOException {
+        try (Step s = Step.open()) {
+            DataLoader.Batch b = loader.next();
+            int ch = data.channels(), size = data.imageSize();
+            Tensor x = Tensors.floats(b.x(), batch, ch, size, size);
+            Tensor y = Tensors.longs(b.y(), batch);
+            GeneratorOptional g = new GeneratorOptional(state.rng);
+            // The official order of random draws: t in the loop, noise inside training_losses, label dropout in the model.
+            Tensor t = torch.randint(0, diffusion.numTimesteps, new long[] {batch}, g, new TensorOptions(ScalarType.Long));
+            Tensor noise = torch.randn(new long[] {batch, ch, size, size}, g, new TensorOptions(ScalarType.Float));
+            GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
+                try (Precision.Region r = precision.autocast()) {
+                    return state.model.forward(xt, tt, y, state.rng).to(ScalarType.Float);
+                }
+            }, x, t, noise);
+            Tensor loss = l.loss().mean();
+            state.opt.zeroGrad();
+            loss.backward();
+            if (o.gradClip > 0) clipGradNorm(o.gradClip);
+            state.opt.lr = lr;
+            state.opt.step();
+            state.emaUpdater.update(LrSchedule.emaDecay(o.emaDecay, o.emaWarmup, state.step));
+            state.epoch = b.epoch();
+            state.batchInEpoch = b.indexInEpoch() + 1;
+            double mse = l.mse() == null ? Double.NaN : l.mse().mean().item_double();
+            double vb = l.vb() == null ? 0 : l.vb().mean().item_double();
+            return new double[] {loss.item_double(), mse, vb};
+        }
+    }
+
+    /** Scales all gradients so that their joint L2 norm is at most maxNorm (torch's clip_grad_norm_). */
+    private void clipGradNorm(double maxNorm) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            Tensor total = null;
+            for (Tensor p : state.params) {
+                Tensor g = p.grad();
+                if (!g.defined()) continue;
+                Tensor sq = g.pow(new Scalar(2)).sum();
+                total = total == null ? sq : total.add(sq);
+            }
+            if (total == null) return;
+            double norm = Math.sqrt(total.item_double());
+            double coef = Math.min(1.0, maxNorm / (norm + 1e-6));
+            if (coef < 1.0) for (Tensor p : state.params) if (p.grad().defined()) p.grad().mul_(new Scalar(coef));
+        }
+    }
+
+    private void appendLog(List<double[]> window, double lr, double imagesPerSec, double elapsed) throws IOException {
+        double loss = 0, mse = 0, vb = 0;
+        for (double[] w : window) {
+            loss += w[0];
+            mse += w[1];
+            vb += w[2];
+        }
+        int n = window.size();
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("step", state.step);
+        rec.put("epoch", state.epoch);
+        rec.put("loss", loss / n);
+        rec.put("mse", mse / n);
+        rec.put("vb", vb / n);
+        rec.put("lr", lr);
+        rec.put("images_per_s", imagesPerSec);
+        rec.put("elapsed_s", elapsed);
+        Files.writeString(run.log(), JSON.writeValueAsString(rec) + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** On resume, drop log records from beyond the checkpoint, so the log reads as one run. */
+    private void truncateLog(long step) throws IOException {
+        if (!Files.exists(run.log())) return;
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(run.log())) {
+            if (line.isBlank()) continue;
+            try {
+                if (JSON.readTree(line).path("step").asLong() <= step) keep.add(line);
+            } catch (IOException e) {
+                // a torn last line from a killed run
+            }
+        }
+        dit4j.io.AtomicFiles.write(run.log(), out -> out.write((String.join("\n", keep) + (keep.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** (step, loss) pairs of a run's log, for plots. */
+    public static List<double[]> readLoss(Path log) throws IOException {
+        List<double[]> out = new ArrayList<>();
+        if (!Files.exists(log)) return out;
+        for (String line : Files.readAllLines(log)) {
+            if (line.isBlank()) continue;
+            try {
+                var n = JSON.readTree(line);
+                out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble()});
+            } catch (IOException e) {
+                // skip a torn line
+            }
+        }
+        return out;
+    }
+}
