@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             TrainCommand.class,
             SampleCommand.class,
+            BenchCommand.class,
             InfoCommand.class,
             VerifyCommand.class,
             CommandLine.HelpCommand.class

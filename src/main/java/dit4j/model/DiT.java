@@ -1,5 +1,6 @@
 package dit4j.model;
 
+import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -83,8 +84,12 @@ public final class DiT extends Module {
         checkInput(x);
         Tensor h = x_embedder.forward(x).add(pos_embed);
         Tensor c = t_embedder.forward(t).add(y_embedder.forward(y, labelDropoutRng));
-        for (DiTBlock block : blocks) h = block.forward(h, c);
-        return unpatchify(final_layer.forward(h, c));
+        for (DiTBlock block : blocks) {
+            Tensor in = h;
+            h = Step.nested(() -> block.forward(in, c));
+        }
+        Tensor out = h;
+        return Step.nested(() -> unpatchify(final_layer.forward(out, c)));
     }
 
     /**

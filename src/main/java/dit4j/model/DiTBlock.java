@@ -1,5 +1,6 @@
 package dit4j.model;
 
+import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
@@ -24,9 +25,10 @@ public final class DiTBlock extends Module {
         Tensor[] m = Tensors.parts(adaLN_modulation.forward(torch.silu(c)).chunk(6, 1));
         Tensor shiftMsa = m[0], scaleMsa = m[1], gateMsa = m[2];
         Tensor shiftMlp = m[3], scaleMlp = m[4], gateMlp = m[5];
-        x = x.add(gateMsa.unsqueeze(1).mul(attn.forward(Modulation.modulate(Modulation.layerNorm(x), shiftMsa, scaleMsa))));
-        x = x.add(gateMlp.unsqueeze(1).mul(mlp.forward(Modulation.modulate(Modulation.layerNorm(x), shiftMlp, scaleMlp))));
-        return x;
+        // Each residual branch in its own scope, so its temporaries die as the branch ends.
+        Tensor x0 = x;
+        Tensor x1 = Step.nested(() -> x0.add(gateMsa.unsqueeze(1).mul(attn.forward(Modulation.modulate(Modulation.layerNorm(x0), shiftMsa, scaleMsa)))));
+        return Step.nested(() -> x1.add(gateMlp.unsqueeze(1).mul(mlp.forward(Modulation.modulate(Modulation.layerNorm(x1), shiftMlp, scaleMlp)))));
     }
 
     void initialize(Generator g) {

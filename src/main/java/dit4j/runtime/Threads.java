@@ -9,9 +9,10 @@ import org.bytedeco.pytorch.global.torch;
  * OpenMP). When libtorch's OpenMP intra-op threads call BLAS from inside a parallel region (the
  * attention kernels and batched matmuls do), the two pools oversubscribe the cores: measured on 2
  * cores, SDPA forward+backward took 146 ms with 2+2 threads against 16 ms with BLAS alone
- * threaded. So by default libtorch runs its own loops on one thread and leaves the cores to
+ * threaded. So for float32 libtorch runs its own loops on one thread and leaves the cores to
  * OpenBLAS, which parallelises every matmul ({@code OPENBLAS_NUM_THREADS}, default: all cores).
- * {@code DIT_INTRA_OP_THREADS} overrides the intra-op count.
+ * bfloat16 matmuls run on oneDNN, which uses libtorch's own threads and never nests OpenBLAS, so
+ * for bfloat16 libtorch gets every core. {@code DIT_INTRA_OP_THREADS} overrides both.
  */
 public final class Threads {
     private Threads() {}
@@ -23,6 +24,14 @@ public final class Threads {
         String env = System.getenv("DIT_INTRA_OP_THREADS");
         int intra = env != null && !env.isBlank() ? Integer.parseInt(env.trim()) : 1;
         torch.set_num_threads(Math.max(1, intra));
+        configured = true;
+    }
+
+    /** The intra-op thread count for a precision (see above). */
+    public static void configureFor(Precision p) {
+        String env = System.getenv("DIT_INTRA_OP_THREADS");
+        if (env != null && !env.isBlank()) return;
+        torch.set_num_threads(p == Precision.BFLOAT16 ? Runtime.getRuntime().availableProcessors() : 1);
         configured = true;
     }
 

@@ -77,6 +77,7 @@ public final class Generation {
         }
         if (o.batchSize() < 1) throw new IllegalArgumentException("--batch-size must be positive, got " + o.batchSize());
         Sampler sampler = sampler(o);
+        dit4j.runtime.Threads.configureFor(o.precision());
         int c = model.config.inChannels(), s = model.config.inputSize();
         int guidedChannels = o.cfgChannels() <= 0 ? c : o.cfgChannels();
         Generator gen = torch.createCPUGenerator(o.seed());

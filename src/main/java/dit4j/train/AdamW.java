@@ -1,5 +1,6 @@
 package dit4j.train;
 
+import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,21 +65,33 @@ public final class AdamW {
                 Tensor grad = p.grad();
                 if (!grad.defined()) continue;
                 long step = ++steps[i];
-                if (weightDecay != 0) p.mul_(new Scalar(1 - lr * weightDecay));
-                expAvg[i].lerp_(grad, new Scalar(1 - beta1));
-                expAvgSq[i].mul_(new Scalar(beta2)).addcmul_(grad, grad, new Scalar(1 - beta2));
-                double biasCorrection1 = 1 - Math.pow(beta1, step);
-                double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-                Tensor denom = expAvgSq[i].sqrt().div(new Scalar(biasCorrection2Sqrt)).add_(new Scalar(eps));
-                p.addcdiv_(expAvg[i], denom, new Scalar(-lr / biasCorrection1));
+                int k = i;
+                // One scope per parameter: its temporaries (denom) never pile up across the model.
+                Step.nested(() -> update(p, grad, expAvg[k], expAvgSq[k], step));
             }
         }
     }
 
-    /** Clears gradients (set to undefined, as {@code zero_grad(set_to_none=True)}). */
+    private void update(Tensor p, Tensor grad, Tensor m, Tensor v, long step) {
+        if (weightDecay != 0) p.mul_(new Scalar(1 - lr * weightDecay));
+        m.lerp_(grad, new Scalar(1 - beta1));
+        v.mul_(new Scalar(beta2)).addcmul_(grad, grad, new Scalar(1 - beta2));
+        double biasCorrection1 = 1 - Math.pow(beta1, step);
+        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+        Tensor denom = v.sqrt().div(new Scalar(biasCorrection2Sqrt)).add_(new Scalar(eps));
+        p.addcdiv_(m, denom, new Scalar(-lr / biasCorrection1));
+    }
+
+    /**
+     * Zeroes gradients in place ({@code zero_grad(set_to_none=False)}, PyTorch 1.x's default):
+     * the gradient buffers are allocated once, and backward accumulates into them instead of
+     * allocating a fresh set each step, which fragments the heap.
+     */
     public void zeroGrad() {
-        for (Tensor p : params) {
-            if (p.grad().defined()) p.mutable_grad().reset();
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Tensor p : params) {
+                if (p.grad().defined()) p.grad().zero_();
+            }
         }
     }
 

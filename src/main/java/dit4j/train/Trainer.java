@@ -17,13 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.pytorch.GeneratorOptional;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * The training loop of the official {@code train.py}: sample t, {@code training_losses}, backward,
@@ -96,6 +89,8 @@ public final class Trainer {
         DiffusionConfig dc = DiffusionConfig.defaults().withSchedule(o.noiseSchedule, o.diffusionSteps).withLearnSigma(state.config.learnSigma());
         GaussianDiffusion diffusion = dc.create("");
         Precision precision = Precision.parse(o.precision);
+        dit4j.runtime.Threads.configureFor(precision);
+        TrainStep trainStep = new TrainStep(state, diffusion, precision, o.gradClip);
         int c = data.channels(), s = data.imageSize();
         if (c != state.config.inChannels() || s != state.config.inputSize()) {
             throw new IllegalArgumentException("the data gives " + c + "x" + s + "x" + s + " images but the model takes " + state.config.inChannels() + "x" + state.config.inputSize() + "x" + state.config.inputSize());
@@ -125,7 +120,7 @@ public final class Trainer {
                     listener.onMessage(String.format("time budget %.1f min: %d steps at %.2f s/step", o.minutes, state.totalSteps, perStep));
                 }
                 double lr = schedule.at(state.step + 1);
-                double[] terms = step(loader, diffusion, precision, lr, localBatch);
+                double[] terms = step(loader, trainStep, lr, localBatch);
                 state.step++;
                 state.imagesSeen += o.globalBatchSize;
                 lastLoss = terms[0];
@@ -164,51 +159,16 @@ public final class Trainer {
         }
     }
 
-    /** One optimisation step; returns {loss, mse, vb} (vb NaN-free 0 when the variance is fixed). */
-    private double[] step(DataLoader loader, GaussianDiffusion diffusion, Precision precision, double lr, int batch) throws IOException {
+    /** One step on the next batch; returns {loss, mse, vb}. */
+    private double[] step(DataLoader loader, TrainStep trainStep, double lr, int batch) throws IOException {
         try (Step s = Step.open()) {
             DataLoader.Batch b = loader.next();
             int ch = data.channels(), size = data.imageSize();
-            Tensor x = Tensors.floats(b.x(), batch, ch, size, size);
-            Tensor y = Tensors.longs(b.y(), batch);
-            GeneratorOptional g = new GeneratorOptional(state.rng);
-            // The official order of random draws: t in the loop, noise inside training_losses, label dropout in the model.
-            Tensor t = torch.randint(0, diffusion.numTimesteps, new long[] {batch}, g, new TensorOptions(ScalarType.Long));
-            Tensor noise = torch.randn(new long[] {batch, ch, size, size}, g, new TensorOptions(ScalarType.Float));
-            GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
-                try (Precision.Region r = precision.autocast()) {
-                    return state.model.forward(xt, tt, y, state.rng).to(ScalarType.Float);
-                }
-            }, x, t, noise);
-            Tensor loss = l.loss().mean();
-            state.opt.zeroGrad();
-            loss.backward();
-            if (o.gradClip > 0) clipGradNorm(o.gradClip);
-            state.opt.lr = lr;
-            state.opt.step();
-            state.emaUpdater.update(LrSchedule.emaDecay(o.emaDecay, o.emaWarmup, state.step));
+            double[] terms = trainStep.run(Tensors.floats(b.x(), batch, ch, size, size), Tensors.longs(b.y(), batch), lr,
+                    LrSchedule.emaDecay(o.emaDecay, o.emaWarmup, state.step));
             state.epoch = b.epoch();
             state.batchInEpoch = b.indexInEpoch() + 1;
-            double mse = l.mse() == null ? Double.NaN : l.mse().mean().item_double();
-            double vb = l.vb() == null ? 0 : l.vb().mean().item_double();
-            return new double[] {loss.item_double(), mse, vb};
-        }
-    }
-
-    /** Scales all gradients so that their joint L2 norm is at most maxNorm (torch's clip_grad_norm_). */
-    private void clipGradNorm(double maxNorm) {
-        try (NoGradGuard guard = new NoGradGuard()) {
-            Tensor total = null;
-            for (Tensor p : state.params) {
-                Tensor g = p.grad();
-                if (!g.defined()) continue;
-                Tensor sq = g.pow(new Scalar(2)).sum();
-                total = total == null ? sq : total.add(sq);
-            }
-            if (total == null) return;
-            double norm = Math.sqrt(total.item_double());
-            double coef = Math.min(1.0, maxNorm / (norm + 1e-6));
-            if (coef < 1.0) for (Tensor p : state.params) if (p.grad().defined()) p.grad().mul_(new Scalar(coef));
+            return terms;
         }
     }
 

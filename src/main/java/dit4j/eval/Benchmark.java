@@ -1,0 +1,159 @@
+package dit4j.eval;
+
+import dit4j.diffusion.DdpmSampler;
+import dit4j.diffusion.DiffusionConfig;
+import dit4j.diffusion.GaussianDiffusion;
+import dit4j.diffusion.NoiseSource;
+import dit4j.model.DiTConfig;
+import dit4j.model.ModelStats;
+import dit4j.runtime.Memory;
+import dit4j.runtime.Precision;
+import dit4j.runtime.Step;
+import dit4j.runtime.Tensors;
+import dit4j.train.TrainOptions;
+import dit4j.train.TrainState;
+import dit4j.train.TrainStep;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Throughput of a full training step (sample t, training_losses, backward, AdamW, EMA) or of a
+ * guided DDPM sampling step (forward_with_cfg on 2B rows and the reverse-step arithmetic), after
+ * warm-up, over a fixed time split into repeats; and the machine's matmul peak measured in the
+ * same process, for model-FLOPs utilisation.
+ */
+public final class Benchmark {
+    private Benchmark() {}
+
+    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats) {}
+
+    /**
+     * @param imagesPerSec median over repeats
+     * @param achievedGflops model FLOPs (2 x multiply-adds; a training step counts 3 forward passes) per second
+     * @param mfu achievedGflops / peakGflops
+     */
+    public record Result(String model, String mode, String dtype, int batch, int steps, double imagesPerSec, double imagesPerSecMin,
+                         double imagesPerSecMax, double msPerStep, double achievedGflops, double peakGflops, double mfu,
+                         double peakRssMb, double[] repeatImagesPerSec, int intraOpThreads) {}
+
+    public static Result run(Options o, Consumer<String> log) {
+        DiTConfig c = o.config();
+        dit4j.runtime.Threads.configureFor(o.precision());
+        double flopsPerImage = 2 * ModelStats.macs(c) * (o.mode().equals("train") ? 3 : 2);
+        log.accept(String.format("measuring the %s matmul peak...", o.precision().label()));
+        double peak = matmulPeak(o.precision(), c, o.batch());
+        StepFn step = o.mode().equals("train") ? trainStep(o) : sampleStep(o);
+        // Warm-up: a few steps and at least a tenth of the time, for the allocator and the JIT.
+        long warmEnd = System.nanoTime() + (long) (o.seconds() * 0.1e9);
+        int warm = 0;
+        while (warm < 3 || System.nanoTime() < warmEnd) {
+            step.run();
+            warm++;
+        }
+        log.accept(String.format("warm-up: %d steps; measuring %.0f s in %d repeats", warm, o.seconds(), o.repeats()));
+        double[] ips = new double[o.repeats()];
+        int steps = 0;
+        double totalSec = 0;
+        for (int r = 0; r < o.repeats(); r++) {
+            long t0 = System.nanoTime(), end = t0 + (long) (o.seconds() / o.repeats() * 1e9);
+            int n = 0;
+            do {
+                step.run();
+                n++;
+            } while (System.nanoTime() < end);
+            double sec = (System.nanoTime() - t0) / 1e9;
+            ips[r] = n * (double) o.batch() / sec;
+            steps += n;
+            totalSec += sec;
+        }
+        double[] sorted = ips.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        double achieved = median * flopsPerImage / 1e9;
+        return new Result(c.displayName(), o.mode(), o.precision().label(), o.batch(), steps, median, sorted[0], sorted[sorted.length - 1],
+                totalSec / steps * 1000, achieved, peak, achieved / peak, Memory.peakRssBytes() / 1048576.0, ips, torch.get_num_threads());
+    }
+
+    @FunctionalInterface
+    private interface StepFn {
+        void run();
+    }
+
+    private static StepFn trainStep(Options o) {
+        DiTConfig c = o.config();
+        TrainOptions to = new TrainOptions();
+        TrainState state = TrainState.fresh(c, to, 0, 1);
+        GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("");
+        TrainStep step = new TrainStep(state, diffusion, o.precision(), 0);
+        Generator g = torch.createCPUGenerator(1);
+        Tensor x = torch.randn(new long[] {o.batch(), c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
+        Tensor y = torch.randint(0, c.numClasses(), new long[] {o.batch()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long));
+        return () -> step.run(x, y, to.lr, to.emaDecay);
+    }
+
+    private static StepFn sampleStep(Options o) {
+        DiTConfig c = o.config();
+        TrainState state = TrainState.fresh(c, new TrainOptions(), 0, 1);
+        GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("250");
+        DdpmSampler sampler = new DdpmSampler(diffusion);
+        Generator g = torch.createCPUGenerator(1);
+        int b = o.batch();
+        Tensor z = torch.randn(new long[] {b, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
+        Tensor x = torch.cat(new TensorVector(z, z), 0);
+        long[] labels = new long[2 * b];
+        for (int i = 0; i < b; i++) {
+            labels[i] = i % c.numClasses();
+            labels[b + i] = c.numClasses();
+        }
+        Tensor y = Tensors.longs(labels);
+        long[] ts = new long[2 * b];
+        Arrays.fill(ts, 125);
+        Tensor t = Tensors.longs(ts);
+        NoiseSource noise = NoiseSource.of(g);
+        return () -> {
+            try (Step s = Step.open(); InferenceMode guard = new InferenceMode()) {
+                x.copy_(sampler.pSample((xx, tt) -> {
+                    try (Precision.Region r = o.precision().autocast()) {
+                        return state.ema.forwardWithCfg(xx, tt, y, 4.0, 3).to(ScalarType.Float);
+                    }
+                }, x, t, noise, false));
+            }
+        };
+    }
+
+    /**
+     * The best matmul rate of this machine in GFLOP/s, for the dtype, over a square 2048 product and
+     * the model's own MLP product (tokens x D times D x 4D): the ceiling MFU is measured against.
+     */
+    public static double matmulPeak(Precision p, DiTConfig c, int batch) {
+        ScalarType dt = p == Precision.BFLOAT16 ? ScalarType.BFloat16 : ScalarType.Float;
+        List<long[]> shapes = new ArrayList<>();
+        shapes.add(new long[] {2048, 2048, 2048});
+        shapes.add(new long[] {(long) batch * c.numPatches(), c.hiddenSize(), c.mlpHidden()});
+        double best = 0;
+        for (long[] s : shapes) {
+            Tensor a = torch.randn(new long[] {s[0], s[1]}, new TensorOptions(dt));
+            Tensor bm = torch.randn(new long[] {s[1], s[2]}, new TensorOptions(dt));
+            for (int i = 0; i < 2; i++) try (Step st = Step.open()) { torch.mm(a, bm); }
+            long t0 = System.nanoTime();
+            int n = 0;
+            while (System.nanoTime() - t0 < 1.5e9) {
+                try (Step st = Step.open()) { torch.mm(a, bm); }
+                n++;
+            }
+            double sec = (System.nanoTime() - t0) / 1e9;
+            best = Math.max(best, 2.0 * s[0] * s[1] * s[2] * n / sec / 1e9);
+        }
+        return best;
+    }
+}

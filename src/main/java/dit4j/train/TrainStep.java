@@ -1,0 +1,83 @@
+package dit4j.train;
+
+import dit4j.diffusion.GaussianDiffusion;
+import dit4j.runtime.Precision;
+import dit4j.runtime.Step;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * One optimisation step of the official recipe on a batch: sample t, {@code training_losses},
+ * backward, optional gradient clipping, AdamW, EMA update. Used by the trainer and the benchmark.
+ */
+public final class TrainStep {
+    private final TrainState state;
+    private final GaussianDiffusion diffusion;
+    private final Precision precision;
+    private final double gradClip;
+
+    public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip) {
+        this.state = state;
+        this.diffusion = diffusion;
+        this.precision = precision;
+        this.gradClip = gradClip;
+    }
+
+    /**
+     * @param x images or latents (N, C, H, W)
+     * @param y labels (N)
+     * @return {loss, mse, vb} means over the batch (vb 0 when the variance is fixed)
+     */
+    public double[] run(Tensor x, Tensor y, double lr, double emaDecay) {
+        try (Step s = Step.open()) {
+            long n = x.size(0);
+            GeneratorOptional g = new GeneratorOptional(state.rng);
+            // The official order of random draws: t in the loop, noise inside training_losses, label dropout in the model.
+            Tensor t = torch.randint(0, diffusion.numTimesteps, new long[] {n}, g, new TensorOptions(ScalarType.Long));
+            Tensor noise = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
+            double[] terms = new double[3];
+            // Forward and loss in their own scope: only the loss handle survives it, so the
+            // activations autograd does not need are freed now, and the rest as backward consumes them.
+            Tensor loss = Step.nested(() -> {
+                GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
+                    try (Precision.Region r = precision.autocast()) {
+                        return state.model.forward(xt, tt, y, state.rng).to(ScalarType.Float);
+                    }
+                }, x, t, noise);
+                terms[1] = l.mse() == null ? Double.NaN : l.mse().mean().item_double();
+                terms[2] = l.vb() == null ? 0 : l.vb().mean().item_double();
+                return l.loss().mean();
+            });
+            state.opt.zeroGrad();
+            loss.backward();
+            if (gradClip > 0) clipGradNorm(gradClip);
+            state.opt.lr = lr;
+            state.opt.step();
+            state.emaUpdater.update(emaDecay);
+            terms[0] = loss.item_double();
+            return terms;
+        }
+    }
+
+    /** Scales all gradients so that their joint L2 norm is at most maxNorm (torch's clip_grad_norm_). */
+    private void clipGradNorm(double maxNorm) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            Tensor total = null;
+            for (Tensor p : state.params) {
+                Tensor g = p.grad();
+                if (!g.defined()) continue;
+                Tensor sq = g.pow(new Scalar(2)).sum();
+                total = total == null ? sq : total.add(sq);
+            }
+            if (total == null) return;
+            double norm = Math.sqrt(total.item_double());
+            double coef = Math.min(1.0, maxNorm / (norm + 1e-6));
+            if (coef < 1.0) for (Tensor p : state.params) if (p.grad().defined()) p.grad().mul_(new Scalar(coef));
+        }
+    }
+}
