@@ -26,7 +26,7 @@ final class DemoRecipe {
         o.flip = true;
         o.globalBatchSize = 64;
         o.steps = 1_000_000;             // the time budget decides
-        o.minutes = Math.max(0.5, minutes - 1.0);   // leave a minute for sampling
+        o.minutes = Math.max(minutes / 2, minutes - 1.0);   // leave up to a minute for sampling
         o.lr = 1e-3;
         o.warmupSteps = 200;
         o.lrSchedule = "cosine";

@@ -31,8 +31,12 @@ public final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
+    @Option(names = "--vae", description = "Describe a VAE folder instead (config.json): configuration and parameter count.")
+    Path vae;
+
     @Override
     public Integer call() throws Exception {
+        if (vae != null) return vaeInfo();
         DiTConfig c;
         if (checkpoint != null) {
             CheckpointFile file = CheckpointFile.read(checkpoint, true);
@@ -58,6 +62,25 @@ public final class InfoCommand implements Callable<Integer> {
             System.out.printf("classes      %d%s, learn sigma %s%n", c.numClasses(), c.hasNullClass() ? " + null class" : "", c.learnSigma());
             System.out.printf("parameters   %,d%n", params);
             System.out.printf("gflops       %.2f (multiply-adds per forward pass per image)%n", gflops);
+        }
+        return 0;
+    }
+
+    private int vaeInfo() throws Exception {
+        Path cfg = java.nio.file.Files.isDirectory(vae) ? vae.resolve("config.json") : vae;
+        dit4j.vae.VaeConfig c = dit4j.vae.VaeFiles.readConfig(cfg);
+        long params = dit4j.vae.VaeFiles.parameters(c);
+        if (json) {
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.set("config", c.toJson());
+            o.put("parameters", params);
+            o.put("downsampling", c.downsampling());
+            System.out.println(o);
+        } else {
+            System.out.printf("VAE          AutoencoderKL, block_out_channels %s, %d layers per block, %d groups%n",
+                    java.util.Arrays.toString(c.blockOutChannels()), c.layersPerBlock(), c.normNumGroups());
+            System.out.printf("latents      %d channels, %dx smaller, scaling factor %s%n", c.latentChannels(), c.downsampling(), c.scalingFactor());
+            System.out.printf("parameters   %,d%n", params);
         }
         return 0;
     }

@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             TrainCommand.class,
             SampleCommand.class,
+            ExtractFeaturesCommand.class,
+            DownloadCommand.class,
             BenchCommand.class,
             InfoCommand.class,
             VerifyCommand.class,

@@ -7,7 +7,13 @@ import dit4j.io.Npz;
 import dit4j.model.Pretrained;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Tensors;
+import dit4j.runtime.Step;
+import dit4j.sample.ClassNames;
 import dit4j.sample.Generation;
+import dit4j.vae.AutoencoderKL;
+import dit4j.vae.VaeFiles;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Scalar;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +79,15 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--num-heads", defaultValue = "0", description = "Attention heads, when a bare state dict of a non-official width cannot tell.")
     int numHeads;
 
+    @Option(names = "--vae", description = "VAE folder for a latent model (e.g. from `dit download sd-vae-ft-ema`); default: the one its training run used.")
+    Path vae;
+
+    @Option(names = "--vae-config", description = "config.json for a --vae given as a single weights file.")
+    Path vaeConfig;
+
+    @Option(names = "--decode-tile", defaultValue = "0", description = "Decode latents in overlapping tiles of this many latent pixels (bounded memory for large images); 0 decodes whole images one at a time.")
+    int decodeTile;
+
     @Option(names = "--out", defaultValue = "samples", description = "Output folder (default ${DEFAULT-VALUE}).")
     Path out;
 
@@ -107,6 +122,7 @@ public final class SampleCommand implements Callable<Integer> {
                 bar.stepTo(done, null);
             });
         }
+        if (isLatent(args, p.config().inChannels())) images = decode(images, args);
         double secs = (System.nanoTime() - t0) / 1e9;
         write(images, ys, names, o, out);
         System.out.printf("%d images in %.1f s (%.2f s/image)%n", ys.length, secs, secs / ys.length);
@@ -114,6 +130,32 @@ public final class SampleCommand implements Callable<Integer> {
         System.out.printf("npz:    %s%n", out.resolve("samples.npz"));
         if (!noImages) System.out.printf("images: %s%n", out.resolve("images"));
         return 0;
+    }
+
+    /** Ours record a latent scaling; an official checkpoint (no such record) with 4 input channels is a latent model. */
+    static boolean isLatent(Map<String, Object> args, int inChannels) {
+        Object s = args.get("latent_scaling");
+        if (s instanceof Number n) return n.doubleValue() > 0;
+        return inChannels == 4;
+    }
+
+    private Tensor decode(Tensor latents, Map<String, Object> args) throws Exception {
+        Path v = vae;
+        if (v == null && args.get("vae_path") instanceof String recorded && Files.exists(Path.of(recorded))) v = Path.of(recorded);
+        if (v == null) {
+            throw new IllegalArgumentException(checkpoint + " is a latent model: pass --vae DIR with its VAE (e.g. `dit download sd-vae-ft-ema`)");
+        }
+        AutoencoderKL model = VaeFiles.load(v, vaeConfig);
+        double scaling = args.get("latent_scaling") instanceof Number n && n.doubleValue() > 0 ? n.doubleValue() : model.config.scalingFactor();
+        System.err.printf("decoding %d latents with %s%n", latents.size(0), v);
+        int f = model.config.downsampling();
+        Tensor images = org.bytedeco.pytorch.global.torch.empty(new long[] {latents.size(0), model.config.outChannels(), latents.size(2) * f, latents.size(3) * f},
+                Tensors.options(org.bytedeco.pytorch.global.torch.ScalarType.Float), null);
+        try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
+            Tensor z = latents.div(new Scalar(scaling));
+            images.copy_(decodeTile > 0 ? model.decodeTiled(z, decodeTile, 0.25) : model.decodeSliced(z));
+        }
+        return images;
     }
 
     private Generation.Options options(Map<String, Object> args, int inChannels) {
@@ -141,7 +183,7 @@ public final class SampleCommand implements Callable<Integer> {
             for (Object o : l) out.add(String.valueOf(o));
             return out;
         }
-        return null;
+        return numClasses == 1000 ? ClassNames.imagenet() : null;
     }
 
     private long[] labels(List<String> names, int numClasses) {
@@ -165,14 +207,9 @@ public final class SampleCommand implements Callable<Integer> {
 
     private long parseLabel(String s, List<String> names, int numClasses) {
         try {
-            long v = Long.parseLong(s);
-            if (v < 0 || v >= numClasses) throw new CommandLine.ParameterException(spec.commandLine(), "--labels: class " + v + " is outside [0, " + numClasses + ")");
-            return v;
-        } catch (NumberFormatException e) {
-            if (names != null) {
-                for (int i = 0; i < names.size(); i++) if (names.get(i).equalsIgnoreCase(s)) return i;
-            }
-            throw new CommandLine.ParameterException(spec.commandLine(), "--labels: '" + s + "' is neither a class id nor a class name of this model");
+            return ClassNames.parse(s, names, numClasses);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--labels: " + e.getMessage());
         }
     }
 

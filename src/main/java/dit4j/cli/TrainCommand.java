@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dit4j.data.Datasets;
 import dit4j.data.ImageDataset;
+import dit4j.data.LatentStore;
+import dit4j.vae.AutoencoderKL;
+import dit4j.vae.EncodingDataset;
+import dit4j.vae.VaeFiles;
 import dit4j.io.AtomicFiles;
 import dit4j.io.CheckpointException;
 import dit4j.io.CheckpointFile;
@@ -35,6 +39,12 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--data-path", description = "The training data (see above).")
     Path dataPath;
+
+    @Option(names = "--features", description = "Train on a latent store made by `dit extract-features` instead of images.")
+    Path features;
+
+    @Option(names = "--vae", description = "Train in latent space, encoding --data-path images with this VAE as they are read.")
+    Path vae;
 
     @Option(names = "--split", defaultValue = "train", description = "Split of IDX/CIFAR data: train or test (default ${DEFAULT-VALUE}).")
     String split;
@@ -142,9 +152,10 @@ public final class TrainCommand implements Callable<Integer> {
             data = openData(o);
             state = TrainState.resume(ckpt, o, config);
             run = RunDir.of(ckpt);
+            run.removeStaleTemporaries();
             System.err.printf("resuming %s from step %d (%s)%n", run.root(), state.step, ckpt.getFileName());
         } else {
-            if (dataPath == null) throw new CommandLine.ParameterException(spec.commandLine(), "--data-path is required (or --resume)");
+            if (dataPath == null && features == null) throw new CommandLine.ParameterException(spec.commandLine(), "--data-path or --features is required (or --resume)");
             o = options();
             data = openData(o);
             config = modelOptions.build(data.imageSize(), data.channels(), data.numClasses());
@@ -217,7 +228,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     private TrainOptions options() {
         TrainOptions o = new TrainOptions();
-        o.dataPath = dataPath.toString();
+        o.dataPath = dataPath == null ? null : dataPath.toString();
+        o.featuresPath = features == null ? null : features.toString();
+        o.vaePath = vae == null ? null : vae.toAbsolutePath().toString();
         o.split = split;
         o.imageSize = imageSize;
         o.channels = channels;
@@ -259,7 +272,21 @@ public final class TrainCommand implements Callable<Integer> {
         if (pr.hasMatchedOption("--data-path")) o.dataPath = dataPath.toString();
     }
 
+    /** The training data: images, a latent store, or images encoded by a VAE as they are read. */
     static ImageDataset openData(TrainOptions o) throws Exception {
+        if (o.featuresPath != null) {
+            LatentStore store = LatentStore.open(Path.of(o.featuresPath));
+            o.latentScaling = store.scalingFactor();
+            if (o.vaePath == null && store.manifest().has("vae_path")) o.vaePath = store.manifest().path("vae_path").asText();
+            return store;
+        }
+        if (o.vaePath != null) {
+            AutoencoderKL vae = VaeFiles.load(Path.of(o.vaePath), null);
+            o.latentScaling = vae.config.scalingFactor();
+            ImageDataset images = Datasets.open(o.dataPath, o.split, o.imageSize == 0 ? 256 : o.imageSize, vae.config.inChannels(), o.skipBad,
+                    w -> System.err.println("dit train: warning: " + w));
+            return new EncodingDataset(images, vae);
+        }
         return Datasets.open(o.dataPath, o.split, o.imageSize, o.channels, o.skipBad,
                 w -> System.err.println("dit train: warning: " + w));
     }

@@ -17,8 +17,14 @@ import picocli.CommandLine.Option;
         description = {"Run every group of a test-vector file (forward, cfg, loss, grad, pmv, ddim) and compare with the expected tensors.",
                 "Prints one line per tensor with its max absolute and relative error; exits 1 if any is outside |got - want| <= atol + rtol |want|."})
 public final class VerifyCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, description = "The weights: a .pt state dict, a .pt training checkpoint (ema is used) or a .safetensors file.")
+    @Option(names = "--checkpoint", description = "The DiT weights: a .pt state dict, a .pt training checkpoint (ema is used) or a .safetensors file.")
     Path checkpoint;
+
+    @Option(names = "--vae", description = "Verify a VAE instead: a diffusers-style folder (config.json + diffusion_pytorch_model.safetensors or .bin).")
+    Path vae;
+
+    @Option(names = "--vae-config", description = "config.json for a --vae given as a single weights file.")
+    Path vaeConfig;
 
     @Option(names = "--vectors", required = true, description = "The test-vector file (safetensors, see docs/test-vectors.md).")
     Path vectors;
@@ -35,6 +41,8 @@ public final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Safetensors.Contents v = Safetensors.read(vectors);
+        if (vae != null) return verifyVae(v);
+        if (checkpoint == null) throw new IllegalArgumentException("give --checkpoint (DiT groups) or --vae (VAE groups)");
         String modelJson = v.metadata().get("model");
         if (modelJson == null) throw new IllegalArgumentException(vectors + ": metadata has no 'model' configuration");
         JsonNode node = new ObjectMapper().readTree(modelJson);
@@ -46,6 +54,23 @@ public final class VerifyCommand implements Callable<Integer> {
         System.out.printf("verifying %s (%s, from %s) against %s%n", checkpoint.getFileName(), config.displayName(),
                 p.file().weightsKey().isEmpty() ? "state dict" : "'" + p.file().weightsKey() + "'", vectors.getFileName());
         Verify.Report report = Verify.run(p.model(), diffusion, v.tensors(), atol, rtol, line -> System.out.println(line));
+        return summary(report);
+    }
+
+    private int verifyVae(Safetensors.Contents v) throws Exception {
+        dit4j.vae.AutoencoderKL model = dit4j.vae.VaeFiles.load(vae, vaeConfig);
+        String meta = v.metadata().get("vae");
+        if (meta != null) {
+            dit4j.vae.VaeConfig declared = dit4j.vae.VaeConfig.fromJson(new ObjectMapper().readTree(meta));
+            if (!declared.equals(model.config)) {
+                throw new IllegalArgumentException(vectors + ": its 'vae' configuration does not match " + vae + "'s config.json");
+            }
+        }
+        System.out.printf("verifying VAE %s against %s%n", vae, vectors.getFileName());
+        return summary(Verify.runVae(model, v.tensors(), atol, rtol, line -> System.out.println(line)));
+    }
+
+    private int summary(Verify.Report report) {
         for (String e : report.errors()) System.out.println("FAIL " + e);
         long failed = report.lines().stream().filter(l -> !l.ok()).count();
         System.out.printf("%s: %d tensors in %d groups (%s), %d outside atol %.0e + rtol %.0e, %d groups not computed%n",

@@ -109,18 +109,23 @@ public final class DataLoader implements AutoCloseable {
         long[] y = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
             boolean f = flip && coin(flipSeed, epoch, ids[i]);
-            data.read(ids[i], f, x, i * per);
+            data.read(ids[i], f, mix(flipSeed ^ 0x5DEECE66DL, epoch, ids[i]), x, i * per);
             y[i] = data.label(ids[i]);
         }
         return new Batch(x, y, epoch, index);
     }
 
-    /** A fair coin fixed by (seed, epoch, image): SplitMix64 finaliser of the three. */
+    /** A fair coin fixed by (seed, epoch, image). */
     static boolean coin(long seed, long epoch, int image) {
+        return (mix(seed, epoch, image) & 1) == 1;
+    }
+
+    /** A 64-bit hash of (seed, epoch, image): the SplitMix64 finaliser over their combination. */
+    static long mix(long seed, long epoch, int image) {
         long z = seed * 0x9E3779B97F4A7C15L + epoch * 0xC2B2AE3D27D4EB4FL + image * 0x165667B19E3779F9L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return ((z ^ (z >>> 31)) & 1) == 1;
+        return z ^ (z >>> 31);
     }
 
     @Override

@@ -32,6 +32,7 @@ public final class Verify {
     public static final double DEFAULT_ATOL = 1e-4;
     public static final double DEFAULT_RTOL = 1e-3;
     public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim");
+    public static final List<String> VAE_GROUPS = List.of("vae_encode", "vae_sample", "vae_decode", "vae_recon");
 
     /** One compared tensor. */
     public record Line(String name, long[] shape, double maxAbs, double maxRel, boolean ok) {
@@ -93,6 +94,38 @@ public final class Verify {
             }
         }
         if (groups.isEmpty()) errors.add("no known group (" + String.join(", ", DIT_GROUPS) + ") in the vector file");
+        return new Report(lines, errors, groups);
+    }
+
+    /** The VAE groups: posterior moments, a posterior sample with given noise, decode, reconstruction. */
+    public static Report runVae(dit4j.vae.AutoencoderKL vae, Map<String, Tensor> v, double atol, double rtol, Consumer<Line> onLine) {
+        List<Line> lines = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        List<String> groups = groupsIn(v, VAE_GROUPS);
+        Checker c = new Checker(v, atol, rtol, l -> {
+            lines.add(l);
+            onLine.accept(l);
+        });
+        vae.eval();
+        for (String group : groups) {
+            try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
+                switch (group) {
+                    case "vae_encode" -> {
+                        dit4j.vae.AutoencoderKL.Posterior p = vae.encode(c.input("vae_encode.x", ScalarType.Float, 4));
+                        c.compare("vae_encode.mean", p.mean());
+                        c.compare("vae_encode.logvar", p.logvar());
+                    }
+                    case "vae_sample" -> c.compare("vae_sample.z",
+                            vae.encode(c.input("vae_sample.x", ScalarType.Float, 4)).sample(c.input("vae_sample.noise", ScalarType.Float, 4)));
+                    case "vae_decode" -> c.compare("vae_decode.out", vae.decode(c.input("vae_decode.z", ScalarType.Float, 4)));
+                    case "vae_recon" -> c.compare("vae_recon.out", vae.decode(vae.encode(c.input("vae_recon.x", ScalarType.Float, 4)).mode()));
+                    default -> throw new IllegalStateException(group);
+                }
+            } catch (RuntimeException e) {
+                errors.add("group '" + group + "' could not be computed: " + oneLine(e));
+            }
+        }
+        if (groups.isEmpty()) errors.add("no VAE group (" + String.join(", ", VAE_GROUPS) + ") in the vector file");
         return new Report(lines, errors, groups);
     }
 

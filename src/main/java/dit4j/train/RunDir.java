@@ -45,6 +45,14 @@ public record RunDir(Path root) {
         return root.resolve("loss.png");
     }
 
+    /** Removes temporary files a killed writer left behind (the checkpoints themselves are never partial). */
+    public void removeStaleTemporaries() throws IOException {
+        if (!Files.isDirectory(checkpoints())) return;
+        try (Stream<Path> s = Files.list(checkpoints())) {
+            for (Path p : s.filter(p -> p.getFileName().toString().matches("\\..*\\.tmp-\\d+")).toList()) Files.deleteIfExists(p);
+        }
+    }
+
     /** The checkpoint with the highest step, if any. */
     public Optional<Path> latestCheckpoint() throws IOException {
         if (!Files.isDirectory(checkpoints())) return Optional.empty();

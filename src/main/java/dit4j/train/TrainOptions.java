@@ -24,6 +24,9 @@ public final class TrainOptions {
     public boolean skipBad;
     public int numWorkers = 1;
     public java.util.List<String> classNames;
+    public String featuresPath;      // a latent store (dit extract-features)
+    public String vaePath;           // a VAE: encode images on the fly; recorded for sampling
+    public double latentScaling;     // 0 for pixel-space models
 
     // model and diffusion
     public String model = "DiT-S/2";

@@ -99,6 +99,8 @@ public final class Trainer {
         try (DataLoader loader = new DataLoader(data, localBatch, o.globalSeed, ranks.rank(), ranks.worldSize(), o.flip, o.numWorkers)) {
             if (state.totalSteps == 0) state.totalSteps = o.steps > 0 ? o.steps : (long) o.epochs * loader.batchesPerEpoch();
             boolean calibrate = o.minutes > 0 && state.step == 0;
+            long budgetCap = state.totalSteps;
+            long calibrationStart = 0;
             loader.seek(state.epoch, state.batchInEpoch);
             if (ranks.writes()) truncateLog(state.step);
             listener.onStart(state, run);
@@ -110,14 +112,17 @@ public final class Trainer {
             long startStep = state.step;
             double smoothed = Double.NaN, lastLoss = Double.NaN;
             while (state.step < state.totalSteps) {
-                if (calibrate && state.step - startStep == 10) {
-                    // A time budget becomes a step count once the speed is known, so the schedule can end on time.
-                    double perStep = (System.nanoTime() - start) / 1e9 / 10;
+                long done = state.step - startStep;
+                if (calibrate && (done == 10 || done == 50 || done == 200 || done == 1000)) {
+                    // A time budget becomes a step count once the speed is known, so the schedule can
+                    // end on time; re-estimated a few times as the JIT and allocator warm up.
+                    if (done == 10) calibrationStart = System.nanoTime();
+                    double perStep = done == 10 ? (System.nanoTime() - start) / 1e9 / 10 : (System.nanoTime() - calibrationStart) / 1e9 / (done - 10);
                     long fit = state.step + (long) ((deadline - System.nanoTime()) / 1e9 / perStep);
-                    state.totalSteps = Math.max(state.step + 1, Math.min(state.totalSteps, fit));
+                    state.totalSteps = Math.max(state.step + 1, Math.min(budgetCap, fit));
                     schedule = LrSchedule.of(o, state.totalSteps);
-                    calibrate = false;
-                    listener.onMessage(String.format("time budget %.1f min: %d steps at %.2f s/step", o.minutes, state.totalSteps, perStep));
+                    if (done == 1000) calibrate = false;
+                    listener.onMessage(String.format("time budget %.1f min: %d steps at %.3f s/step", o.minutes, state.totalSteps, perStep));
                 }
                 double lr = schedule.at(state.step + 1);
                 double[] terms = step(loader, trainStep, lr, localBatch);
