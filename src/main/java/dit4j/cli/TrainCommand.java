@@ -151,6 +151,11 @@ public final class TrainCommand implements Callable<Integer> {
             config = DiTConfig.fromJson(new ObjectMapper().valueToTree(file.args().get("dit_config")));
             data = openData(o);
             state = TrainState.resume(ckpt, o, config);
+            // A new length given on resume replaces the recorded one (the schedule then spans the new length).
+            if (spec.commandLine().getParseResult().hasMatchedOption("--steps")) state.totalSteps = steps;
+            if (state.step >= state.totalSteps) {
+                throw new IllegalArgumentException(ckpt + " is at step " + state.step + ", the end of its run: pass --steps N (N > " + state.step + ") to train further");
+            }
             run = RunDir.of(ckpt);
             run.removeStaleTemporaries();
             System.err.printf("resuming %s from step %d (%s)%n", run.root(), state.step, ckpt.getFileName());
@@ -197,14 +202,14 @@ public final class TrainCommand implements Callable<Integer> {
                 bar[0].stepTo(st.step(), String.format("loss %.4f  %.0f img/s", st.smoothedLoss(), st.imagesPerSec()));
             }
 
+            long lastPlot;
+
             @Override
             public void onCheckpoint(Path file, long step) {
-                try {
-                    var points = Trainer.readLoss(run.log());
-                    if (!points.isEmpty()) LossPlot.write(run.lossPlot(), points, "training loss, " + run.root().getFileName());
-                } catch (Exception e) {
-                    System.err.println("dit train: warning: could not draw " + run.lossPlot() + ": " + Errors.oneLine(e));
-                }
+                // The plot is for people: redrawn at most once a minute, and always at the end.
+                if (System.nanoTime() - lastPlot < 60e9 && step < state.totalSteps) return;
+                lastPlot = System.nanoTime();
+                drawLossPlot(run);
             }
 
             @Override
@@ -220,9 +225,30 @@ public final class TrainCommand implements Callable<Integer> {
             trainer.requestStop();
         });
         try {
-            return trainer.run();
+            Trainer.Result result = trainer.run();
+            drawLossPlot(run);
+            return result;
         } finally {
             if (bar[0] != null) bar[0].close();
+        }
+    }
+
+    /** Draws loss.png from the run's log, averaged down to at most 1000 points. */
+    static void drawLossPlot(RunDir run) {
+        try {
+            java.util.List<double[]> points = Trainer.readLoss(run.log());
+            if (points.isEmpty()) return;
+            int bucket = (points.size() + 999) / 1000;
+            java.util.List<double[]> shown = new java.util.ArrayList<>();
+            for (int i = 0; i < points.size(); i += bucket) {
+                int end = Math.min(points.size(), i + bucket);
+                double loss = 0;
+                for (int j = i; j < end; j++) loss += points.get(j)[1];
+                shown.add(new double[] {points.get(end - 1)[0], loss / (end - i)});
+            }
+            LossPlot.write(run.lossPlot(), shown, "training loss, " + run.root().getFileName());
+        } catch (Exception e) {
+            System.err.println("dit train: warning: could not draw " + run.lossPlot() + ": " + Errors.oneLine(e));
         }
     }
 

@@ -64,14 +64,13 @@ public final class Downloader {
         boolean append = code == 206 && have > 0;
         if (code != 200 && code != 206) {
             resp.body().close();
-            if (code == 416 && have > 0 && src.expectedSize() == have) return finish(src, part, target);
+            if (code == 416 && have > 0 && src.expectedSize() == have) return finish(src, part, target, have);
             throw new IOException("cannot fetch " + src.url() + ": HTTP " + code);
         }
         if (!append) have = 0;
         long length = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
         long total = length < 0 ? src.expectedSize() : have + length;
-        try (InputStream in = resp.body();
-             OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        try (InputStream in = resp.body(); OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                      append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
             byte[] buf = new byte[1 << 16];
             long done = have;
@@ -80,16 +79,19 @@ public final class Downloader {
                 done += n;
                 listener.onProgress(done, total);
             }
+        } catch (IOException e) {
+            throw new IOException(target.getFileName() + ": transfer broke off (" + e.getMessage() + "); run again to resume from " + Files.size(part) + " bytes", e);
         }
-        return finish(src, part, target);
+        return finish(src, part, target, total);
     }
 
-    private static Path finish(Source src, Path part, Path target) throws IOException {
+    private static Path finish(Source src, Path part, Path target, long announced) throws IOException {
         long size = Files.size(part);
-        if (src.expectedSize() >= 0 && size != src.expectedSize()) {
-            if (size > src.expectedSize()) Files.delete(part);
-            throw new IOException(target.getFileName() + ": got " + size + " bytes, expected " + src.expectedSize()
-                    + (size < src.expectedSize() ? " (incomplete; run again to resume)" : ""));
+        long expected = src.expectedSize() >= 0 ? src.expectedSize() : announced;
+        if (expected >= 0 && size != expected) {
+            if (size > expected) Files.delete(part);
+            throw new IOException(target.getFileName() + ": got " + size + " bytes, expected " + expected
+                    + (size < expected ? " (incomplete; run again to resume)" : ""));
         }
         if (src.checksum() != null) {
             String actual = digest(part, src.checksum().substring(0, src.checksum().indexOf(':')));

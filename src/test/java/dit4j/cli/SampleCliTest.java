@@ -32,8 +32,9 @@ class SampleCliTest {
         assertEquals(0, r.exit(), r.err());
         Map<String, Npz.Array> npz = Npz.read(out.resolve("samples.npz"));
         assertEquals("|u1", npz.get("arr_0").dtype());
-        assertArrayEquals(new long[] {8, 8, 8, 1}, npz.get("arr_0").shape());
-        assertArrayEquals(new long[] {0, 0, 1, 1, 2, 2, 3, 3}, npz.get("labels").int64s());
+        // IDX data counts at least the ten digit classes.
+        assertArrayEquals(new long[] {20, 8, 8, 1}, npz.get("arr_0").shape());
+        assertArrayEquals(new long[] {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9}, npz.get("labels").int64s());
         Map<String, String> text = Images.readPngText(out.resolve("images/000003.png"));
         assertEquals("1", text.get("dit4j.label"));
         assertTrue(text.get("parameters").contains("\"seed\":7") && text.get("parameters").contains("\"sampler\":\"ddim\""), text.toString());
@@ -49,11 +50,16 @@ class SampleCliTest {
     @Test
     void officialTrainCheckpointSamplesWithTheOfficialDefaults() throws Exception {
         Path out = tmp.resolve("official");
-        Cli.Result r = Cli.run("sample", "--checkpoint", TestFiles.vectors("p2_linear.train.pt").toString(), "--num-heads", "2",
+        // An official-style checkpoint with 4 input channels is a latent model: it needs a VAE to decode.
+        Cli.Result noVae = Cli.run("sample", "--checkpoint", TestFiles.vectors("p2_linear.train.pt").toString(), "--num-heads", "2",
                 "--labels", "1,9", "--steps", "4", "--out", out.toString());
+        assertEquals(1, noVae.exit());
+        assertTrue(noVae.err().contains("is a latent model: pass --vae DIR"), noVae.err());
+        Cli.Result r = Cli.run("sample", "--checkpoint", TestFiles.vectors("p2_linear.train.pt").toString(), "--num-heads", "2",
+                "--labels", "1,9", "--steps", "4", "--vae", TestFiles.resource("vae/vae_two_level").toString(), "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("ddpm 4 steps, guidance 4.00 on 3 channels"), r.err());
-        assertArrayEquals(new long[] {2, 8, 8, 4}, Npz.read(out.resolve("samples.npz")).get("arr_0").shape());
+        assertArrayEquals(new long[] {2, 16, 16, 3}, Npz.read(out.resolve("samples.npz")).get("arr_0").shape());
         Cli.Result bad = Cli.run("sample", "--checkpoint", TestFiles.vectors("p2_linear.train.pt").toString(), "--num-heads", "2",
                 "--labels", "10", "--out", out.toString());
         assertEquals(2, bad.exit());
