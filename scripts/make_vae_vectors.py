@@ -9,13 +9,15 @@ NAME.vectors.safetensors with the VAE groups of shared/spec/test-vectors.md.
 """
 import json
 import os
-import struct
 import sys
 from collections import OrderedDict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_test_vectors import write_safetensors  # noqa: E402
 
 
 class Resnet(nn.Module):
@@ -125,25 +127,6 @@ class VAE(nn.Module):
         for u in d.up_blocks:
             h = u(h)
         return d.conv_out(F.silu(d.conv_norm_out(h)))
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for k, t in tensors.items():
-        t = t.detach().contiguous()
-        data = t.numpy().tobytes()
-        header[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def config(channels, layers, groups, latent=4):

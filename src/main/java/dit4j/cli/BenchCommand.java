@@ -39,6 +39,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "float32", description = "float32 or bfloat16 (default ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(names = "--grad-checkpoint", description = "Train with gradient checkpointing (memory for compute).")
+    boolean gradCheckpoint;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -47,7 +50,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (!mode.equals("train") && !mode.equals("sample")) throw new IllegalArgumentException("--mode must be train or sample, got '" + mode + "'");
         if (batch < 1 || seconds <= 0 || repeats < 1) throw new IllegalArgumentException("--batch, --seconds and --repeats must be positive");
         DiTConfig c = DiTConfig.named(model, latentSize, inChannels, 1000, true, 0.1);
-        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, Precision.parse(dtype), repeats),
+        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, Precision.parse(dtype), repeats, gradCheckpoint),
                 msg -> System.err.println("dit bench: " + msg));
         if (json) {
             java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();

@@ -103,6 +103,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-clip", defaultValue = "0", description = "Clip the gradient norm to this; 0 is off.")
     double gradClip;
 
+    @Option(names = "--grad-checkpoint", description = "Recompute each block in the backward pass instead of keeping its activations (less memory, ~1/3 more compute).")
+    boolean gradCheckpoint;
+
     @Option(names = "--global-seed", defaultValue = "0", description = "Seed; rank r uses global-seed * world + r (default ${DEFAULT-VALUE}).")
     long globalSeed;
 
@@ -276,6 +279,7 @@ public final class TrainCommand implements Callable<Integer> {
         o.lrSchedule = lrSchedule;
         o.minLrRatio = minLrRatio;
         o.gradClip = gradClip;
+        o.gradCheckpoint = gradCheckpoint;
         o.globalSeed = globalSeed;
         o.precision = precision;
         o.resultsDir = resultsDir.toString();

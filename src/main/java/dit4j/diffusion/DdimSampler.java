@@ -29,8 +29,7 @@ public final class DdimSampler implements Sampler {
         Tensor noise = noiseSource.randnLike(x);
         Tensor meanPred = out.predXstart().mul(torch.sqrt(alphaBarPrev))
                 .add(torch.sqrt(alphaBarPrev.neg().add(one).sub(sigma.mul(sigma))).mul(eps));
-        Tensor nonzeroMask = t.ne(new Scalar(0)).to(x.scalar_type()).view(x.size(0), 1, 1, 1);
-        return meanPred.add(nonzeroMask.mul(sigma).mul(noise));
+        return meanPred.add(ReverseLoop.nonzeroMask(t, x).mul(sigma).mul(noise));
     }
 
     @Override

@@ -16,8 +16,7 @@ public final class DdpmSampler implements Sampler {
     public Tensor pSample(Denoiser model, Tensor x, Tensor t, NoiseSource noiseSource, boolean clipDenoised) {
         GaussianDiffusion.MeanVariance out = diffusion.pMeanVariance(model, x, t, clipDenoised);
         Tensor noise = noiseSource.randnLike(x);
-        Tensor nonzeroMask = t.ne(new Scalar(0)).to(x.scalar_type()).view(x.size(0), 1, 1, 1);
-        return out.mean().add(nonzeroMask.mul(torch.exp(out.logVariance().mul(new Scalar(0.5)))).mul(noise));
+        return out.mean().add(ReverseLoop.nonzeroMask(t, x).mul(torch.exp(out.logVariance().mul(new Scalar(0.5)))).mul(noise));
     }
 
     @Override

@@ -16,6 +16,11 @@ final class ReverseLoop {
         Tensor apply(Tensor x, Tensor t);
     }
 
+    /** 1 where t > 0, 0 at the last step (which adds no noise), shaped to broadcast against x. */
+    static Tensor nonzeroMask(Tensor t, Tensor x) {
+        return t.ne(new org.bytedeco.pytorch.Scalar(0)).to(x.scalar_type()).view(x.size(0), 1, 1, 1);
+    }
+
     static Tensor run(int numTimesteps, Tensor noise, Sampler.Progress progress, StepFn step) {
         Tensor img = noise.clone();
         long n = noise.size(0);

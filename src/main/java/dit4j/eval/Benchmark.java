@@ -35,7 +35,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Benchmark {
     private Benchmark() {}
 
-    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats) {}
+    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats, boolean gradCheckpoint) {}
 
     /**
      * @param imagesPerSec median over repeats
@@ -94,7 +94,7 @@ public final class Benchmark {
         TrainOptions to = new TrainOptions();
         TrainState state = TrainState.fresh(c, to, 0, 1);
         GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("");
-        TrainStep step = new TrainStep(state, diffusion, o.precision(), 0);
+        TrainStep step = new TrainStep(state, diffusion, o.precision(), 0, o.gradCheckpoint());
         Generator g = torch.createCPUGenerator(1);
         Tensor x = torch.randn(new long[] {o.batch(), c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
         Tensor y = torch.randint(0, c.numClasses(), new long[] {o.batch()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long));
@@ -103,7 +103,8 @@ public final class Benchmark {
 
     private static StepFn sampleStep(Options o) {
         DiTConfig c = o.config();
-        TrainState state = TrainState.fresh(c, new TrainOptions(), 0, 1);
+        dit4j.model.DiT model = dit4j.model.DiT.create(c, torch.createCPUGenerator(0));
+        model.eval();
         GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("250");
         DdpmSampler sampler = new DdpmSampler(diffusion);
         Generator g = torch.createCPUGenerator(1);
@@ -124,7 +125,7 @@ public final class Benchmark {
             try (Step s = Step.open(); InferenceMode guard = new InferenceMode()) {
                 x.copy_(sampler.pSample((xx, tt) -> {
                     try (Precision.Region r = o.precision().autocast()) {
-                        return state.ema.forwardWithCfg(xx, tt, y, 4.0, 3).to(ScalarType.Float);
+                        return model.forwardWithCfg(xx, tt, y, 4.0, 3).to(ScalarType.Float);
                     }
                 }, x, t, noise, false));
             }

@@ -81,15 +81,29 @@ public final class DiT extends Module {
      * @return (N, outChannels, H, W)
      */
     public Tensor forward(Tensor x, Tensor t, Tensor y, Generator labelDropoutRng) {
-        checkInput(x);
-        Tensor h = x_embedder.forward(x).add(pos_embed);
-        Tensor c = t_embedder.forward(t).add(y_embedder.forward(y, labelDropoutRng));
+        Tensor h = embedPatches(x);
+        Tensor c = conditioning(t, y, labelDropoutRng);
         for (DiTBlock block : blocks) {
             Tensor in = h;
             h = Step.nested(() -> block.forward(in, c));
         }
-        Tensor out = h;
-        return Step.nested(() -> unpatchify(final_layer.forward(out, c)));
+        return head(h, c);
+    }
+
+    /** Patch tokens with position embedding: {@code x_embedder(x) + pos_embed}. */
+    public Tensor embedPatches(Tensor x) {
+        checkInput(x);
+        return x_embedder.forward(x).add(pos_embed);
+    }
+
+    /** The conditioning vector {@code c = t_embedder(t) + y_embedder(y)}. */
+    public Tensor conditioning(Tensor t, Tensor y, Generator labelDropoutRng) {
+        return t_embedder.forward(t).add(y_embedder.forward(y, labelDropoutRng));
+    }
+
+    /** Final layer and unpatchify. */
+    public Tensor head(Tensor h, Tensor c) {
+        return Step.nested(() -> unpatchify(final_layer.forward(h, c)));
     }
 
     /**

@@ -27,8 +27,8 @@ public final class DiTBlock extends Module {
         Tensor shiftMlp = m[3], scaleMlp = m[4], gateMlp = m[5];
         // Each residual branch in its own scope, so its temporaries die as the branch ends.
         Tensor x0 = x;
-        Tensor x1 = Step.nested(() -> x0.add(gateMsa.unsqueeze(1).mul(attn.forward(Modulation.modulate(Modulation.layerNorm(x0), shiftMsa, scaleMsa)))));
-        return Step.nested(() -> x1.add(gateMlp.unsqueeze(1).mul(mlp.forward(Modulation.modulate(Modulation.layerNorm(x1), shiftMlp, scaleMlp)))));
+        Tensor x1 = Step.nested(() -> Modulation.gatedResidual(x0, gateMsa, attn.forward(Modulation.modulate(Modulation.layerNorm(x0), shiftMsa, scaleMsa))));
+        return Step.nested(() -> Modulation.gatedResidual(x1, gateMlp, mlp.forward(Modulation.modulate(Modulation.layerNorm(x1), shiftMlp, scaleMlp))));
     }
 
     void initialize(Generator g) {

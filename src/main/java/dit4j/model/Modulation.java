@@ -26,8 +26,13 @@ final class Modulation {
         return torch.layer_norm(x, new long[] {x.size(-1)}, null, null, LN_EPS, true);
     }
 
-    /** {@code x * (1 + scale) + shift}, with per-sample shift and scale broadcast over tokens. */
+    /** {@code x * (1 + scale) + shift}, with per-sample shift and scale broadcast over tokens, in one pass. */
     static Tensor modulate(Tensor x, Tensor shift, Tensor scale) {
-        return x.mul(scale.add(new Scalar(1.0)).unsqueeze(1)).add(shift.unsqueeze(1));
+        return torch.addcmul(shift.unsqueeze(1), x, scale.add(new Scalar(1.0)).unsqueeze(1));
+    }
+
+    /** The gated residual {@code x + gate * branch}, in one pass. */
+    static Tensor gatedResidual(Tensor x, Tensor gate, Tensor branch) {
+        return torch.addcmul(x, gate.unsqueeze(1), branch);
     }
 }

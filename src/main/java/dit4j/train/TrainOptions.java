@@ -46,6 +46,7 @@ public final class TrainOptions {
     public String lrSchedule = "constant";   // or "cosine"
     public double minLrRatio = 0.1;  // cosine floor as a fraction of lr
     public double gradClip;          // 0: off
+    public boolean gradCheckpoint;   // recompute blocks in backward to save memory
     public long globalSeed;
     public String precision = "float32";
 

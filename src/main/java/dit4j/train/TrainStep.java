@@ -20,12 +20,19 @@ public final class TrainStep {
     private final GaussianDiffusion diffusion;
     private final Precision precision;
     private final double gradClip;
+    private final boolean gradCheckpoint;
 
     public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip) {
+        this(state, diffusion, precision, gradClip, false);
+    }
+
+    /** @param gradCheckpoint recompute the blocks in the backward pass instead of keeping their activations */
+    public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip, boolean gradCheckpoint) {
         this.state = state;
         this.diffusion = diffusion;
         this.precision = precision;
         this.gradClip = gradClip;
+        this.gradCheckpoint = gradCheckpoint;
     }
 
     /**
@@ -41,10 +48,10 @@ public final class TrainStep {
             Tensor t = torch.randint(0, diffusion.numTimesteps, new long[] {n}, g, new TensorOptions(ScalarType.Long));
             Tensor noise = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
             double[] terms = new double[3];
-            // Forward and loss in their own scope: only the loss handle survives it, so the
-            // activations autograd does not need are freed now, and the rest as backward consumes them.
-            Tensor loss = Step.nested(() -> {
+            CheckpointedForward checkpointed = gradCheckpoint ? new CheckpointedForward(state.model, state.rng, precision) : null;
+            java.util.function.Supplier<Tensor> lossFn = () -> {
                 GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
+                    if (checkpointed != null) return checkpointed.forward(xt, tt, y).to(ScalarType.Float);
                     try (Precision.Region r = precision.autocast()) {
                         return state.model.forward(xt, tt, y, state.rng).to(ScalarType.Float);
                     }
@@ -52,9 +59,14 @@ public final class TrainStep {
                 terms[1] = l.mse() == null ? Double.NaN : l.mse().mean().item_double();
                 terms[2] = l.vb() == null ? 0 : l.vb().mean().item_double();
                 return l.loss().mean();
-            });
+            };
+            // Forward and loss in their own scope: only the loss handle survives it, so the
+            // activations autograd does not need are freed now, and the rest as backward consumes
+            // them. Checkpointing keeps its few boundary tensors in the step's scope instead.
+            Tensor loss = checkpointed != null ? lossFn.get() : Step.nested(lossFn);
             state.opt.zeroGrad();
             loss.backward();
+            if (checkpointed != null) checkpointed.backwardThroughBlocks();
             if (gradClip > 0) clipGradNorm(gradClip);
             state.opt.lr = lr;
             state.opt.step();

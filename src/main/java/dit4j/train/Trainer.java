@@ -90,7 +90,7 @@ public final class Trainer {
         GaussianDiffusion diffusion = dc.create("");
         Precision precision = Precision.parse(o.precision);
         dit4j.runtime.Threads.configureFor(precision);
-        TrainStep trainStep = new TrainStep(state, diffusion, precision, o.gradClip);
+        TrainStep trainStep = new TrainStep(state, diffusion, precision, o.gradClip, o.gradCheckpoint);
         int c = data.channels(), s = data.imageSize();
         if (c != state.config.inChannels() || s != state.config.inputSize()) {
             throw new IllegalArgumentException("the data gives " + c + "x" + s + "x" + s + " images but the model takes " + state.config.inChannels() + "x" + state.config.inputSize() + "x" + state.config.inputSize());

@@ -5,7 +5,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 
-/** The three parameterised layers of the VAE, with torch.nn's parameter names. */
+/** The convolution and group norm of the VAE, with torch.nn's parameter names (its linear layers are {@link dit4j.model.Linear}). */
 final class Layers {
     private Layers() {}
 
@@ -54,25 +54,6 @@ final class Layers {
 
         Tensor forward(Tensor x) {
             return torch.group_norm(x, groups, weightOpt, biasOpt, eps, true);
-        }
-    }
-
-    /** {@code nn.Linear}. */
-    static final class Linear extends Module {
-        final Tensor weight;
-        final Tensor bias;
-        private final TensorOptional biasOpt;
-
-        Linear(int in, int out) {
-            weight = torch.zeros(out, in);
-            bias = torch.zeros(out);
-            register_parameter("weight", weight);
-            register_parameter("bias", bias);
-            biasOpt = new TensorOptional(bias);
-        }
-
-        Tensor forward(Tensor x) {
-            return torch.linear(x, weight, biasOpt);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dit4j.vae;
 
+import dit4j.model.Linear;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -10,19 +11,19 @@ import org.bytedeco.pytorch.global.torch;
  */
 final class VaeAttention extends Module {
     final Layers.GroupNorm groupNorm;
-    final Layers.Linear toQ;
-    final Layers.Linear toK;
-    final Layers.Linear toV;
-    final Layers.Linear toOut;
+    final Linear toQ;
+    final Linear toK;
+    final Linear toV;
+    final Linear toOut;
     private final Module toOutList;
 
     VaeAttention(int channels, int groups) {
         groupNorm = register_module("group_norm", new Layers.GroupNorm(groups, channels, 1e-6));
-        toQ = register_module("to_q", new Layers.Linear(channels, channels));
-        toK = register_module("to_k", new Layers.Linear(channels, channels));
-        toV = register_module("to_v", new Layers.Linear(channels, channels));
+        toQ = register_module("to_q", new Linear(channels, channels));
+        toK = register_module("to_k", new Linear(channels, channels));
+        toV = register_module("to_v", new Linear(channels, channels));
         toOutList = register_module("to_out", new Module());
-        toOut = toOutList.register_module("0", new Layers.Linear(channels, channels));
+        toOut = toOutList.register_module("0", new Linear(channels, channels));
     }
 
     Tensor forward(Tensor x) {

@@ -79,9 +79,11 @@ class VaeTest {
         try (InferenceMode g = new InferenceMode()) {
             Tensor z = torch.randn(2, 4, 12, 12);
             Tensor plain = vae.decode(z);
-            assertEquals(0.0, vae.decodeSliced(z).sub(plain).abs().max().item_double(), 1e-5);
+            // One image at a time is the same computation up to summation order.
+            double scale = plain.abs().max().item_double();
+            assertEquals(0.0, vae.decodeSliced(z).sub(plain).abs().max().item_double(), 1e-5 * scale);
             // A tile covering the whole latent is plain decoding; smaller tiles blend seams but keep shape and scale.
-            assertEquals(0.0, vae.decodeTiled(z, 12, 0.25).sub(plain).abs().max().item_double(), 1e-5);
+            assertEquals(0.0, vae.decodeTiled(z, 12, 0.25).sub(plain).abs().max().item_double(), 1e-5 * scale);
             Tensor tiled = vae.decodeTiled(z, 8, 0.25);
             assertArrayEquals(Tensors.shape(plain), Tensors.shape(tiled));
             assertTrue(tiled.isfinite().all().item_bool());
