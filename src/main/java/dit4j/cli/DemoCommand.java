@@ -38,12 +38,13 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--precision", defaultValue = "float32", description = "float32 or bfloat16.")
+    @Option(names = "--precision", description = "float32 or bfloat16 (default: bfloat16 where the CPU has native bf16, else float32).")
     String precision;
 
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
+        if (precision == null) precision = Precision.fastestOnThisCpu().label();
         Path dir = FashionMnist.locate(data, Path.of(System.getProperty("user.home"), ".cache", "dit4j", "fashion-mnist"), System.err::println);
         TrainOptions o = DemoRecipe.options(dir.toString(), minutes, seed, precision);
         ImageDataset ds = TrainCommand.openData(o);
@@ -62,7 +63,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.err.println("sampling every class...");
         DiffusionConfig dc = DiffusionConfig.defaults().withSchedule(o.noiseSchedule, o.diffusionSteps).withLearnSigma(config.learnSigma());
         Generation.Options so = new Generation.Options(o.sampleSampler, Integer.toString(o.sampleSteps), 0.0, o.sampleCfgScale,
-                o.sampleCfgChannels.equals("all") ? 0 : Integer.parseInt(o.sampleCfgChannels), false, seed, 100, Precision.parse(precision));
+                o.sampleCfgChannels.equals("all") ? 0 : Integer.parseInt(o.sampleCfgChannels), o.sampleClip, seed, 100, Precision.parse(precision));
         long[] labels = new long[ds.numClasses() * DemoRecipe.SAMPLES_PER_CLASS];
         for (int i = 0; i < labels.length; i++) labels[i] = i / DemoRecipe.SAMPLES_PER_CLASS;
         Tensor images;

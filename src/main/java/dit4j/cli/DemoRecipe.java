@@ -43,6 +43,7 @@ final class DemoRecipe {
         o.sampleSteps = 50;
         o.sampleCfgScale = 4.0;
         o.sampleCfgChannels = "all";
+        o.sampleClip = true;
         return o;
     }
 }

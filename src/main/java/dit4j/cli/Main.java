@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             SampleCommand.class,
             ExtractFeaturesCommand.class,
             DownloadCommand.class,
+            PlotCommand.class,
             BenchCommand.class,
             InfoCommand.class,
             VerifyCommand.class,

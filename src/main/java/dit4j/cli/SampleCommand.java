@@ -61,8 +61,8 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--eta", defaultValue = "0", description = "DDIM noise (default ${DEFAULT-VALUE}).")
     double eta;
 
-    @Option(names = "--clip", description = "Clamp x0 predictions to [-1, 1] (off in the official sampler).")
-    boolean clip;
+    @Option(names = "--clip", negatable = true, description = "Clamp x0 predictions to [-1, 1] (off in the official sampler; on by default for runs that recorded it, like the demo).")
+    Boolean clip;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of all noise (default ${DEFAULT-VALUE}).")
     long seed;
@@ -173,7 +173,8 @@ public final class SampleCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--cfg-channels must be 3 or all, got '" + ch + "'");
             }
         }
-        return new Generation.Options(s, st, eta, cfg, channels, clip, seed, batchSize, Precision.parse(precision));
+        boolean clipX0 = clip != null ? clip : Boolean.TRUE.equals(args.get("sample_clip"));
+        return new Generation.Options(s, st, eta, cfg, channels, clipX0, seed, batchSize, Precision.parse(precision));
     }
 
     @SuppressWarnings("unchecked")

@@ -50,8 +50,6 @@ public final class Benchmark {
         DiTConfig c = o.config();
         dit4j.runtime.Threads.configureFor(o.precision());
         double flopsPerImage = 2 * ModelStats.macs(c) * (o.mode().equals("train") ? 3 : 2);
-        log.accept(String.format("measuring the %s matmul peak...", o.precision().label()));
-        double peak = matmulPeak(o.precision(), c, o.batch());
         StepFn step = o.mode().equals("train") ? trainStep(o) : sampleStep(o);
         // Warm-up: a few steps and at least a tenth of the time, for the allocator and the JIT.
         long warmEnd = System.nanoTime() + (long) (o.seconds() * 0.1e9);
@@ -76,12 +74,16 @@ public final class Benchmark {
             steps += n;
             totalSec += sec;
         }
+        // Peak RSS of the benchmarked work, read before the matmul measurement adds its own buffers.
+        double peakRssMb = Memory.peakRssBytes() / 1048576.0;
+        log.accept(String.format("measuring the %s matmul peak...", o.precision().label()));
+        double peak = matmulPeak(o.precision(), c, o.batch());
         double[] sorted = ips.clone();
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
         double achieved = median * flopsPerImage / 1e9;
         return new Result(c.displayName(), o.mode(), o.precision().label(), o.batch(), steps, median, sorted[0], sorted[sorted.length - 1],
-                totalSec / steps * 1000, achieved, peak, achieved / peak, Memory.peakRssBytes() / 1048576.0, ips, torch.get_num_threads());
+                totalSec / steps * 1000, achieved, peak, achieved / peak, peakRssMb, ips, torch.get_num_threads());
     }
 
     @FunctionalInterface

@@ -1,5 +1,6 @@
 package dit4j.model;
 
+import dit4j.runtime.Step;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
@@ -22,10 +23,14 @@ public final class Attention extends Module {
     public Tensor forward(Tensor x) {
         long b = x.size(0), n = x.size(1), c = x.size(2);
         // (B, N, 3C) -> (3, B, heads, N, head_dim)
-        Tensor qkvHeads = qkv.forward(x).view(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
-        Tensor q = qkvHeads.select(0, 0), k = qkvHeads.select(0, 1), v = qkvHeads.select(0, 2);
-        Tensor out = torch.is_autocast_enabled(DeviceType.CPU) ? mathAttention(q, k, v) : torch.scaled_dot_product_attention(q, k, v);
-        return proj.forward(out.transpose(1, 2).reshape(b, n, c));
+        // The qkv projection dies once attention has used it.
+        Tensor heads = Step.nested(() -> {
+            Tensor qkvHeads = qkv.forward(x).view(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
+            Tensor q = qkvHeads.select(0, 0), k = qkvHeads.select(0, 1), v = qkvHeads.select(0, 2);
+            Tensor out = torch.is_autocast_enabled(DeviceType.CPU) ? mathAttention(q, k, v) : torch.scaled_dot_product_attention(q, k, v);
+            return out.transpose(1, 2).reshape(b, n, c);
+        });
+        return proj.forward(heads);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dit4j.model;
 
+import dit4j.runtime.Step;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
@@ -16,7 +17,9 @@ public final class Mlp extends Module {
     }
 
     public Tensor forward(Tensor x) {
-        return fc2.forward(torch.gelu(fc1.forward(x), "tanh"));
+        // fc1's output dies as soon as the activation exists (a 4x-wide tensor).
+        Tensor hidden = Step.nested(() -> torch.gelu(fc1.forward(x), "tanh"));
+        return fc2.forward(hidden);
     }
 
     void initialize(Generator g) {

@@ -20,6 +20,19 @@ public enum Precision {
         }
     }
 
+    /**
+     * bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX), float32 elsewhere: emulated
+     * bfloat16 is slower than float32.
+     */
+    public static Precision fastestOnThisCpu() {
+        try {
+            String info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+            return info.contains("avx512_bf16") || info.contains("amx_bf16") ? BFLOAT16 : FLOAT32;
+        } catch (java.io.IOException | RuntimeException e) {
+            return FLOAT32;
+        }
+    }
+
     public String label() {
         return this == FLOAT32 ? "float32" : "bfloat16";
     }

@@ -63,6 +63,7 @@ public final class TrainOptions {
     public int sampleSteps = 250;
     public double sampleCfgScale = 4.0;
     public String sampleCfgChannels = "3";  // "3" (official) or "all"
+    public boolean sampleClip;              // clamp x0 to [-1, 1] (pixel models)
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -113,16 +113,19 @@ public final class Trainer {
             double smoothed = Double.NaN, lastLoss = Double.NaN;
             while (state.step < state.totalSteps) {
                 long done = state.step - startStep;
-                if (calibrate && (done == 10 || done == 50 || done == 200 || done == 1000)) {
+                if (calibrate && (done == 10 || done == 50 || done == 200 || (done > 0 && done % 500 == 0))) {
                     // A time budget becomes a step count once the speed is known, so the schedule can
-                    // end on time; re-estimated a few times as the JIT and allocator warm up.
+                    // end on time. Re-estimated as the run goes (the JIT and allocator warm up, the
+                    // machine's load changes), with a small margin so the schedule finishes.
                     if (done == 10) calibrationStart = System.nanoTime();
                     double perStep = done == 10 ? (System.nanoTime() - start) / 1e9 / 10 : (System.nanoTime() - calibrationStart) / 1e9 / (done - 10);
-                    long fit = state.step + (long) ((deadline - System.nanoTime()) / 1e9 / perStep);
-                    state.totalSteps = Math.max(state.step + 1, Math.min(budgetCap, fit));
-                    schedule = LrSchedule.of(o, state.totalSteps);
-                    if (done == 1000) calibrate = false;
-                    listener.onMessage(String.format("time budget %.1f min: %d steps at %.3f s/step", o.minutes, state.totalSteps, perStep));
+                    long fit = state.step + (long) (0.98 * (deadline - System.nanoTime()) / 1e9 / perStep);
+                    long total = Math.max(state.step + 1, Math.min(budgetCap, fit));
+                    if (total != state.totalSteps) {
+                        state.totalSteps = total;
+                        schedule = LrSchedule.of(o, state.totalSteps);
+                        if (done <= 1000) listener.onMessage(String.format("time budget %.1f min: %d steps at %.3f s/step", o.minutes, state.totalSteps, perStep));
+                    }
                 }
                 double lr = schedule.at(state.step + 1);
                 double[] terms = step(loader, trainStep, lr, localBatch);
