@@ -2,8 +2,10 @@ package dit4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dit4j.eval.Benchmark;
+import dit4j.eval.Profile;
 import dit4j.model.DiTConfig;
 import dit4j.runtime.Precision;
+import dit4j.train.TrainStep;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,6 +44,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--grad-checkpoint", description = "Train with gradient checkpointing (memory for compute).")
     boolean gradCheckpoint;
 
+    @Option(names = "--profile", description = {"Also show where the time goes: the training step by phase, and the model pass",
+            "taken apart into its operations, each timed alone at the real shapes."})
+    boolean profile;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -50,7 +56,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (!mode.equals("train") && !mode.equals("sample")) throw new IllegalArgumentException("--mode must be train or sample, got '" + mode + "'");
         if (batch < 1 || seconds <= 0 || repeats < 1) throw new IllegalArgumentException("--batch, --seconds and --repeats must be positive");
         DiTConfig c = DiTConfig.named(model, latentSize, inChannels, 1000, true, 0.1);
-        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, Precision.parse(dtype), repeats, gradCheckpoint),
+        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, Precision.parse(dtype), repeats, gradCheckpoint, profile),
                 msg -> System.err.println("dit bench: " + msg));
         if (json) {
             java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
@@ -70,6 +76,13 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("mfu", r.mfu());
             o.put("peak_rss_mb", r.peakRssMb());
             o.put("intra_op_threads", r.intraOpThreads());
+            if (r.phaseMs() != null) o.put("phase_ms", phases(r));
+            if (r.profile() != null) {
+                java.util.Map<String, Object> p = new java.util.LinkedHashMap<>();
+                for (Profile.Part part : r.profile().parts()) p.put(part.name(), java.util.Map.of("per_pass", part.perPass(), "ms_each", part.msEach()));
+                p.put("pass_ms", r.profile().passMs());
+                o.put("profile", p);
+            }
             System.out.println(new ObjectMapper().writeValueAsString(o));
         } else {
             System.out.printf("%s %s, batch %d, %s, %dx%dx%d input, %d intra-op thread(s)%n", r.model(), r.mode(), r.batch(), r.dtype(),
@@ -79,7 +92,30 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.printf("GFLOP/s      %.1f achieved; matmul peak %.1f; MFU %.1f%%%n", r.achievedGflops(), r.peakGflops(), 100 * r.mfu());
             System.out.printf("peak RSS     %.0f MB%n", r.peakRssMb());
             System.out.printf("repeats      %s img/s%n", Arrays.toString(Arrays.stream(r.repeatImagesPerSec()).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
+            if (r.phaseMs() != null) {
+                System.out.println();
+                System.out.println("training step by phase (ms/step)");
+                phases(r).forEach((name, ms) -> System.out.printf("  %-16s %8.1f  %5.1f%%%n", name, ms, 100 * ms / r.msPerStep()));
+            }
+            if (r.profile() != null) printProfile(r.profile(), r.mode().equals("train"));
         }
         return 0;
+    }
+
+    private static java.util.Map<String, Double> phases(Benchmark.Result r) {
+        java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < TrainStep.PHASES.length; i++) m.put(TrainStep.PHASES[i], r.phaseMs()[i]);
+        return m;
+    }
+
+    private static void printProfile(Profile.Report p, boolean train) {
+        System.out.println();
+        System.out.printf("model pass (%s), each operation timed alone at its real shapes%n", train ? "forward + backward" : "forward");
+        System.out.printf("  %-40s %6s %10s %10s %6s%n", "operation", "count", "ms each", "ms/pass", "share");
+        for (Profile.Part part : p.parts())
+            System.out.printf("  %-40s %6d %10.2f %10.1f %5.1f%%%n", part.name(), part.perPass(), part.msEach(), part.msPerPass(), 100 * part.msPerPass() / p.passMs());
+        double glue = p.passMs() - p.partsMs();
+        System.out.printf("  %-40s %6s %10s %10.1f %5.1f%%%n", "rest (views, copies, scopes, JNI)", "", "", glue, 100 * glue / p.passMs());
+        System.out.printf("  %-40s %6s %10s %10.1f%n", "whole pass, timed alone", "", "", p.passMs());
     }
 }

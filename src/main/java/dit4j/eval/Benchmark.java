@@ -35,22 +35,27 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Benchmark {
     private Benchmark() {}
 
-    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats, boolean gradCheckpoint) {}
+    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats, boolean gradCheckpoint, boolean profile) {}
 
     /**
      * @param imagesPerSec median over repeats
      * @param achievedGflops model FLOPs (2 x multiply-adds; a training step counts 3 forward passes) per second
      * @param mfu achievedGflops / peakGflops
+     * @param phaseMs training only: mean ms per step in each of {@link TrainStep#PHASES}
+     * @param profile the pass taken apart (with {@code --profile}), else null
      */
     public record Result(String model, String mode, String dtype, int batch, int steps, double imagesPerSec, double imagesPerSecMin,
                          double imagesPerSecMax, double msPerStep, double achievedGflops, double peakGflops, double mfu,
-                         double peakRssMb, double[] repeatImagesPerSec, int intraOpThreads) {}
+                         double peakRssMb, double[] repeatImagesPerSec, int intraOpThreads,
+                         double[] phaseMs, Profile.Report profile) {}
 
     public static Result run(Options o, Consumer<String> log) {
         DiTConfig c = o.config();
         dit4j.runtime.Threads.configureFor(o.precision());
         double flopsPerImage = 2 * ModelStats.macs(c) * (o.mode().equals("train") ? 3 : 2);
-        StepFn step = o.mode().equals("train") ? trainStep(o) : sampleStep(o);
+        boolean train = o.mode().equals("train");
+        long[] phaseNanos = new long[TrainStep.PHASES.length];
+        StepFn step = train ? trainStep(o, phaseNanos) : sampleStep(o);
         // Warm-up: a few steps and at least a tenth of the time, for the allocator and the JIT.
         long warmEnd = System.nanoTime() + (long) (o.seconds() * 0.1e9);
         int warm = 0;
@@ -58,6 +63,7 @@ public final class Benchmark {
             step.run();
             warm++;
         }
+        Arrays.fill(phaseNanos, 0);
         log.accept(String.format("warm-up: %d steps; measuring %.0f s in %d repeats", warm, o.seconds(), o.repeats()));
         double[] ips = new double[o.repeats()];
         int steps = 0;
@@ -78,12 +84,19 @@ public final class Benchmark {
         double peakRssMb = Memory.peakRssBytes() / 1048576.0;
         log.accept(String.format("measuring the %s matmul peak...", o.precision().label()));
         double peak = matmulPeak(o.precision(), c, o.batch());
+        Profile.Report profile = null;
+        if (o.profile()) {
+            log.accept("profiling the model pass, operation by operation...");
+            profile = Profile.run(c, train ? o.batch() : 2 * o.batch(), o.precision(), train);
+        }
+        int measured = steps;
+        double[] phaseMs = train ? Arrays.stream(phaseNanos).mapToDouble(ns -> ns / 1e6 / measured).toArray() : null;
         double[] sorted = ips.clone();
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
         double achieved = median * flopsPerImage / 1e9;
         return new Result(c.displayName(), o.mode(), o.precision().label(), o.batch(), steps, median, sorted[0], sorted[sorted.length - 1],
-                totalSec / steps * 1000, achieved, peak, achieved / peak, peakRssMb, ips, torch.get_num_threads());
+                totalSec / steps * 1000, achieved, peak, achieved / peak, peakRssMb, ips, torch.get_num_threads(), phaseMs, profile);
     }
 
     @FunctionalInterface
@@ -91,12 +104,13 @@ public final class Benchmark {
         void run();
     }
 
-    private static StepFn trainStep(Options o) {
+    private static StepFn trainStep(Options o, long[] phaseNanos) {
         DiTConfig c = o.config();
         TrainOptions to = new TrainOptions();
         TrainState state = TrainState.fresh(c, to, 0, 1);
         GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("");
         TrainStep step = new TrainStep(state, diffusion, o.precision(), 0, o.gradCheckpoint());
+        step.recordPhases(phaseNanos);
         Generator g = torch.createCPUGenerator(1);
         Tensor x = torch.randn(new long[] {o.batch(), c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
         Tensor y = torch.randint(0, c.numClasses(), new long[] {o.batch()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long));

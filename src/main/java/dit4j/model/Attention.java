@@ -27,10 +27,14 @@ public final class Attention extends Module {
         Tensor heads = Step.nested(() -> {
             Tensor qkvHeads = qkv.forward(x).view(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
             Tensor q = qkvHeads.select(0, 0), k = qkvHeads.select(0, 1), v = qkvHeads.select(0, 2);
-            Tensor out = torch.is_autocast_enabled(DeviceType.CPU) ? mathAttention(q, k, v) : torch.scaled_dot_product_attention(q, k, v);
-            return out.transpose(1, 2).reshape(b, n, c);
+            return attend(q, k, v).transpose(1, 2).reshape(b, n, c);
         });
         return proj.forward(heads);
+    }
+
+    /** Attention of (B, heads, N, head_dim) queries, keys and values: fused in float32, two matmuls under bf16 autocast. */
+    public static Tensor attend(Tensor q, Tensor k, Tensor v) {
+        return torch.is_autocast_enabled(DeviceType.CPU) ? mathAttention(q, k, v) : torch.scaled_dot_product_attention(q, k, v);
     }
 
     /**

@@ -21,6 +21,7 @@ public final class TrainStep {
     private final Precision precision;
     private final double gradClip;
     private final boolean gradCheckpoint;
+    private long[] phaseNanos;
 
     public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip) {
         this(state, diffusion, precision, gradClip, false);
@@ -33,6 +34,14 @@ public final class TrainStep {
         this.precision = precision;
         this.gradClip = gradClip;
         this.gradCheckpoint = gradCheckpoint;
+    }
+
+    /** Phases of {@link #run}: forward and loss, backward, clipping and AdamW, EMA. */
+    public static final String[] PHASES = {"forward + loss", "backward", "AdamW", "EMA update"};
+
+    /** From now on, adds each step's wall time per phase ({@link #PHASES}) into {@code nanos}: the profiler's view. */
+    public void recordPhases(long[] nanos) {
+        this.phaseNanos = nanos;
     }
 
     /**
@@ -63,14 +72,24 @@ public final class TrainStep {
             // Forward and loss in their own scope: only the loss handle survives it, so the
             // activations autograd does not need are freed now, and the rest as backward consumes
             // them. Checkpointing keeps its few boundary tensors in the step's scope instead.
+            long t0 = System.nanoTime();
             Tensor loss = checkpointed != null ? lossFn.get() : Step.nested(lossFn);
+            long t1 = System.nanoTime();
             state.opt.zeroGrad();
             loss.backward();
             if (checkpointed != null) checkpointed.backwardThroughBlocks();
+            long t2 = System.nanoTime();
             if (gradClip > 0) clipGradNorm(gradClip);
             state.opt.lr = lr;
             state.opt.step();
+            long t3 = System.nanoTime();
             state.emaUpdater.update(emaDecay);
+            if (phaseNanos != null) {
+                phaseNanos[0] += t1 - t0;
+                phaseNanos[1] += t2 - t1;
+                phaseNanos[2] += t3 - t2;
+                phaseNanos[3] += System.nanoTime() - t3;
+            }
             terms[0] = loss.item_double();
             return terms;
         }
