@@ -58,6 +58,19 @@ public final class StateDicts {
      * source, the key and both shapes.
      */
     public static void load(Module module, Map<String, Tensor> sd, String source) throws CheckpointException {
+        load(module, sd, source, false);
+    }
+
+    /**
+     * Like {@link #load}, but a parameter takes over the loaded tensor's memory where the dtype
+     * already matches, so the weights exist once rather than twice while loading (a 2.7 GB
+     * DiT-XL/2 would otherwise peak at 5.4 GB). For state dicts that are not used afterwards.
+     */
+    public static void adopt(Module module, Map<String, Tensor> sd, String source) throws CheckpointException {
+        load(module, sd, source, true);
+    }
+
+    private static void load(Module module, Map<String, Tensor> sd, String source, boolean adopt) throws CheckpointException {
         Map<String, Tensor> own = of(module);
         for (Map.Entry<String, Tensor> e : sd.entrySet()) {
             Tensor mine = own.get(e.getKey());
@@ -75,7 +88,11 @@ public final class StateDicts {
             }
         }
         try (NoGradGuard guard = new NoGradGuard()) {
-            for (Map.Entry<String, Tensor> e : sd.entrySet()) own.get(e.getKey()).copy_(e.getValue());
+            for (Map.Entry<String, Tensor> e : sd.entrySet()) {
+                Tensor mine = own.get(e.getKey()), src = e.getValue();
+                if (adopt && Tensors.dtype(src) == Tensors.dtype(mine) && src.is_contiguous()) mine.set_(src);
+                else mine.copy_(src);
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ public final class LabelEmbedder extends Module {
         this.dropoutProb = dropoutProb;
         int rows = numClasses + (dropoutProb > 0 ? 1 : 0);
         table = register_module("embedding_table", new Module());
-        embeddingTable = torch.zeros(rows, hidden);
+        embeddingTable = torch.empty(rows, hidden);
         table.register_parameter("weight", embeddingTable);
     }
 

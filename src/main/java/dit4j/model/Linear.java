@@ -13,8 +13,9 @@ public final class Linear extends Module {
     private final TensorOptional biasOpt;
 
     public Linear(int in, int out) {
-        weight = torch.zeros(out, in);
-        bias = torch.zeros(out);
+        // Uninitialised: DiT.create initialises every parameter, a checkpoint overwrites them.
+        weight = torch.empty(out, in);
+        bias = torch.empty(out);
         register_parameter("weight", weight);
         register_parameter("bias", bias);
         biasOpt = new TensorOptional(bias);

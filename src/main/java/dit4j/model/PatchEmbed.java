@@ -26,8 +26,8 @@ public final class PatchEmbed extends Module {
         this.inChannels = inChannels;
         this.hidden = hidden;
         proj = register_module("proj", new Module());
-        weight = torch.zeros(hidden, inChannels, patch, patch);
-        bias = torch.zeros(hidden);
+        weight = torch.empty(hidden, inChannels, patch, patch);
+        bias = torch.empty(hidden);
         proj.register_parameter("weight", weight);
         proj.register_parameter("bias", bias);
         biasOpt = new TensorOptional(bias);

@@ -28,7 +28,7 @@ public record Pretrained(DiT model, DiTConfig config, CheckpointFile file) {
         CheckpointFile file = CheckpointFile.read(path, preferEma);
         DiTConfig c = config != null ? config : configOf(file, numHeads);
         DiT model = new DiT(c);
-        StateDicts.load(model, file.weights(), path.toString());
+        StateDicts.adopt(model, file.weights(), path.toString());
         model.eval();
         return new Pretrained(model, c, file);
     }

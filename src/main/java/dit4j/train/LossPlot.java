@@ -27,14 +27,15 @@ import org.jfree.data.xy.DefaultXYDataset;
 
 /**
  * Loss-curve PNGs: each run's raw loss as a thin light line under its TensorBoard-style smoothed
- * curve (EMA 0.98, bias-corrected) as a bold line; log-scale Y when the losses span more than 20x.
+ * curve (bias-corrected EMA over ~2% of the run's points) as a bold line; log-scale Y when the losses span more than 10x.
  */
 public final class LossPlot {
     private LossPlot() {}
 
     public static final int WIDTH = 900, HEIGHT = 500;
-    public static final double SMOOTHING = 0.98;
-    static final double LOG_SPAN = 20;
+    /** The most smoothing a curve gets (a 50-point horizon), for runs logged every step. */
+    public static final double MAX_SMOOTHING = 0.98;
+    static final double LOG_SPAN = 10;
 
     private static final Color[] PALETTE = {
         new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
@@ -68,7 +69,7 @@ public final class LossPlot {
         int s = 0, k = 0;
         for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
             double[][] raw = finite(e.getValue());
-            double[][] smooth = {raw[0], ema(raw[1], SMOOTHING)};
+            double[][] smooth = {raw[0], ema(raw[1], smoothing(raw[1].length))};
             allLosses.add(raw[1]);
             Color c = PALETTE[k++ % PALETTE.length];
             String name = single ? "raw" : e.getKey() + " (raw)";
@@ -77,7 +78,7 @@ public final class LossPlot {
             renderer.setSeriesStroke(s, new BasicStroke(0.8f));
             renderer.setSeriesVisibleInLegend(s, single);
             s++;
-            data.addSeries(single ? "EMA " + SMOOTHING : e.getKey(), smooth);
+            data.addSeries(single ? "smoothed" : e.getKey(), smooth);
             renderer.setSeriesPaint(s, c);
             renderer.setSeriesStroke(s, new BasicStroke(2.2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
             s++;
@@ -105,7 +106,7 @@ public final class LossPlot {
         return chart;
     }
 
-    /** True when all losses are positive and the largest is more than 20 times the smallest. */
+    /** True when all losses are positive and the largest is more than 10 times the smallest. */
     static boolean useLogScale(double[]... losses) {
         double min = minFinite(losses), max = Double.NEGATIVE_INFINITY;
         for (double[] ls : losses) {
@@ -139,6 +140,11 @@ public final class LossPlot {
         double min = Double.POSITIVE_INFINITY;
         for (double[] ls : losses) for (double v : ls) if (Double.isFinite(v)) min = Math.min(min, v);
         return min;
+    }
+
+    /** EMA weight whose horizon is 2% of the points: a fixed weight would lag behind a sparsely logged run. */
+    static double smoothing(int points) {
+        return Math.max(0, Math.min(MAX_SMOOTHING, 1 - 50.0 / points));
     }
 
     /**

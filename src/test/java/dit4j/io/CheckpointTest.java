@@ -158,6 +158,22 @@ class CheckpointTest {
     }
 
     @Test
+    void adoptTakesOverMatchingTensorsAndCopiesTheRest() throws Exception {
+        Map<String, Tensor> sd = new LinkedHashMap<>(Safetensors.read(TestFiles.vectors("p2_linear.safetensors")).tensors());
+        String half = "blocks.0.attn.qkv.weight";
+        sd.put(half, sd.get(half).to(ScalarType.Half));
+        DiT adopted = new DiT(P2_LINEAR), copied = new DiT(P2_LINEAR);
+        StateDicts.adopt(adopted, sd, "ckpt.safetensors");
+        StateDicts.load(copied, sd, "ckpt.safetensors");
+        Map<String, Tensor> a = StateDicts.of(adopted), c = StateDicts.of(copied);
+        String fc2 = "blocks.1.mlp.fc2.weight";
+        assertEquals(sd.get(fc2).data_ptr().address(), a.get(fc2).data_ptr().address(), "same dtype: one copy of the weights");
+        assertTrue(sd.get(fc2).data_ptr().address() != c.get(fc2).data_ptr().address(), "load copies");
+        assertEquals(ScalarType.Float, Tensors.dtype(a.get(half)), "another dtype is converted, not adopted");
+        for (String k : sd.keySet()) assertTrue(torch.equal(a.get(k), c.get(k)), k);
+    }
+
+    @Test
     void missingAndUnexpectedKeys() throws Exception {
         Map<String, Tensor> sd = new LinkedHashMap<>(Safetensors.read(TestFiles.vectors("p2_linear.safetensors")).tensors());
         DiT model = new DiT(P2_LINEAR);

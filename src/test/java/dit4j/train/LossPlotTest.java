@@ -43,11 +43,11 @@ class LossPlotTest {
     }
 
     @Test
-    void logScaleOnlyWhenLossesSpanMoreThan20x() {
-        assertTrue(LossPlot.useLogScale(new double[] {1.0, 0.04}));
-        assertFalse(LossPlot.useLogScale(new double[] {1.0, 0.06}));
+    void logScaleOnlyWhenLossesSpanMoreThan10x() {
+        assertTrue(LossPlot.useLogScale(new double[] {1.0, 0.09}));
+        assertFalse(LossPlot.useLogScale(new double[] {1.0, 0.11}));
         assertFalse(LossPlot.useLogScale(new double[] {1.0, 0.01, 0.0}), "non-positive values cannot go on a log axis");
-        assertTrue(LossPlot.useLogScale(new double[] {2.0}, new double[] {0.05}), "span is over all series");
+        assertTrue(LossPlot.useLogScale(new double[] {2.0}, new double[] {0.15}), "span is over all series");
         assertFalse(LossPlot.useLogScale(new double[] {1.0, Double.NaN, 0.5}));
         assertTrue(LossPlot.chart(Map.of("a", curve(10, 0.1, 50)), "t").getXYPlot().getRangeAxis() instanceof LogAxis);
         assertFalse(LossPlot.chart(Map.of("a", curve(1, 0.5, 50)), "t").getXYPlot().getRangeAxis() instanceof LogAxis);
@@ -60,6 +60,13 @@ class LossPlotTest {
         double[] t = LossPlot.ema(new double[] {1, 3}, 0.5);
         assertEquals(1.0, t[0], 1e-12);
         assertEquals((0.25 + 1.5) / 0.75, t[1], 1e-12);
+    }
+
+    @Test
+    void smoothingHorizonFollowsThePointCount() {
+        assertEquals(0.0, LossPlot.smoothing(40), 1e-12, "a short sparse log is drawn as is");
+        assertEquals(0.5, LossPlot.smoothing(100), 1e-12);
+        assertEquals(LossPlot.MAX_SMOOTHING, LossPlot.smoothing(100_000), 1e-12);
     }
 
     @Test
