@@ -19,6 +19,7 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
@@ -98,7 +99,12 @@ public final class LossPlot {
             y.setLabelFont(linear.getLabelFont());
             y.setTickLabelFont(linear.getTickLabelFont());
             y.setSmallestValue(1e-12);
-            y.setNumberFormatOverride(new Significant3()); // 0.398 rather than 10^-0.4
+            y.setNumberFormatOverride(new Significant3()); // 0.5 rather than 10^-0.3
+            // Ticks at powers of two (1, 0.5, 0.25, ...) read better than 10^(k/10); over a wide span, the default.
+            if (maxFinite(losses) / minFinite(losses) <= 1000) {
+                y.setAutoTickUnitSelection(false);
+                y.setTickUnit(new NumberTickUnit(Math.log10(2)));
+            }
             plot.setRangeAxis(y);
         } else {
             ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
@@ -108,13 +114,8 @@ public final class LossPlot {
 
     /** True when all losses are positive and the largest is more than 10 times the smallest. */
     static boolean useLogScale(double[]... losses) {
-        double min = minFinite(losses), max = Double.NEGATIVE_INFINITY;
-        for (double[] ls : losses) {
-            for (double v : ls) {
-                if (Double.isFinite(v)) max = Math.max(max, v);
-            }
-        }
-        return min > 0 && max / min > LOG_SPAN;
+        double min = minFinite(losses);
+        return min > 0 && maxFinite(losses) / min > LOG_SPAN;
     }
 
     /** Tick labels with three significant digits, plain notation. */
@@ -134,6 +135,12 @@ public final class LossPlot {
         public Number parse(String source, ParsePosition pos) {
             throw new UnsupportedOperationException("tick labels are only formatted");
         }
+    }
+
+    private static double maxFinite(double[]... losses) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double[] ls : losses) for (double v : ls) if (Double.isFinite(v)) max = Math.max(max, v);
+        return max;
     }
 
     private static double minFinite(double[]... losses) {
