@@ -2,6 +2,7 @@ package dit4j.model;
 
 import dit4j.runtime.Step;
 import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -17,8 +18,14 @@ public final class Mlp extends Module {
     }
 
     public Tensor forward(Tensor x) {
-        // fc1's output dies as soon as the activation exists (a 4x-wide tensor).
-        Tensor hidden = Step.nested(() -> torch.gelu(fc1.forward(x), "tanh"));
+        // fc1's output dies as soon as the activation exists (a 4x-wide tensor); without autograd
+        // (sampling) the activation overwrites it instead, one 4x-wide tensor less per block.
+        Tensor hidden = Step.nested(() -> {
+            Tensor h = fc1.forward(x);
+            if (!InferenceMode.is_enabled()) return torch.gelu(h, "tanh");
+            torch.gelu_(h, "tanh"); // returns a borrowed reference: keep the owning handle
+            return h;
+        });
         return fc2.forward(hidden);
     }
 

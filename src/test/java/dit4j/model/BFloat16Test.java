@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
-/** bfloat16 autocast stays within bf16 rounding of the float32 model. */
+/** bfloat16 autocast stays within bf16 rounding of the float32 model; inference mode changes nothing. */
 class BFloat16Test {
     private static Tensor randn(org.bytedeco.pytorch.Generator g, long... shape) {
         return torch.randn(shape, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
@@ -37,6 +37,24 @@ class BFloat16Test {
         assertTrue(Tensors.dtype(got) == ScalarType.BFloat16, "bf16 path taken");
         double err = relativeError(got, want);
         assertTrue(err < 0.02, "relative error " + err);
+    }
+
+    @Test
+    void inferenceModeForwardEqualsTheAutogradForward() {
+        // Sampling runs in inference mode, where the MLP applies GELU in place.
+        DiTConfig c = new DiTConfig(8, 2, 4, 64, 2, 2, 4.0, 0.1, 10, true);
+        var g = torch.createCPUGenerator(5);
+        DiT model = DiT.create(c, g);
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Tensor p : StateDicts.of(model).values()) if (p.dim() > 1) p.add_(randn(g, Tensors.shape(p)).mul(new Scalar(0.02)));
+        }
+        model.eval();
+        Tensor x = randn(g, 2, 4, 8, 8), t = Tensors.longs(3, 700), y = Tensors.longs(1, 10);
+        Tensor want = model.forward(x, t, y), got;
+        try (org.bytedeco.pytorch.InferenceMode guard = new org.bytedeco.pytorch.InferenceMode()) {
+            got = model.forward(x, t, y).clone();
+        }
+        assertTrue(torch.equal(got, want), "max difference " + got.sub(want).abs().max().item_double());
     }
 
     @Test
