@@ -24,6 +24,16 @@ class BFloat16Test {
         return got.to(ScalarType.Float).sub(want).norm().item_double() / want.norm().item_double();
     }
 
+    /** A model in eval mode whose zero-initialised adaLN and output layers are perturbed, so every layer matters. */
+    private static DiT perturbed(DiTConfig c, org.bytedeco.pytorch.Generator g) {
+        DiT model = DiT.create(c, g);
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Tensor p : StateDicts.of(model).values()) if (p.dim() > 1) p.add_(randn(g, Tensors.shape(p)).mul(new Scalar(0.02)));
+        }
+        model.eval();
+        return model;
+    }
+
     @Test
     void bf16AttentionMatchesFusedFloat32Attention() {
         var g = torch.createCPUGenerator(3);
@@ -44,11 +54,7 @@ class BFloat16Test {
         // Sampling runs in inference mode, where the MLP applies GELU in place.
         DiTConfig c = new DiTConfig(8, 2, 4, 64, 2, 2, 4.0, 0.1, 10, true);
         var g = torch.createCPUGenerator(5);
-        DiT model = DiT.create(c, g);
-        try (NoGradGuard guard = new NoGradGuard()) {
-            for (Tensor p : StateDicts.of(model).values()) if (p.dim() > 1) p.add_(randn(g, Tensors.shape(p)).mul(new Scalar(0.02)));
-        }
-        model.eval();
+        DiT model = perturbed(c, g);
         Tensor x = randn(g, 2, 4, 8, 8), t = Tensors.longs(3, 700), y = Tensors.longs(1, 10);
         Tensor want = model.forward(x, t, y), got;
         try (org.bytedeco.pytorch.InferenceMode guard = new org.bytedeco.pytorch.InferenceMode()) {
@@ -61,12 +67,7 @@ class BFloat16Test {
     void bf16ForwardFollowsFloat32() {
         DiTConfig c = new DiTConfig(16, 2, 4, 96, 3, 3, 4.0, 0.1, 10, true);
         var g = torch.createCPUGenerator(0);
-        DiT model = DiT.create(c, g);
-        // The official init zeroes adaLN and the output layer; perturb them so every layer matters.
-        try (NoGradGuard guard = new NoGradGuard()) {
-            for (Tensor p : StateDicts.of(model).values()) if (p.dim() > 1) p.add_(randn(g, Tensors.shape(p)).mul(new Scalar(0.02)));
-        }
-        model.eval();
+        DiT model = perturbed(c, g);
         Tensor x = randn(g, 4, 4, 16, 16), t = Tensors.longs(0, 250, 500, 999), y = Tensors.longs(1, 2, 3, 10);
         Tensor want = model.forward(x, t, y), got;
         try (Precision.Region r = Precision.BFLOAT16.autocast()) {
