@@ -70,7 +70,7 @@ public final class Profile {
         parts.add(new Part("attention core (" + (precision == Precision.BFLOAT16 ? "two bf16 matmuls" : "fused SDPA") + ")", depth,
                 time.ms(() -> Attention.attend(q, k, v))));
         parts.add(new Part("attn.proj (Linear D->D)", depth, time.ms(() -> block.attn.proj.forward(tokens))));
-        parts.add(new Part("mlp.fc1 + GELU (D->4D)", depth, time.ms(() -> torch.gelu(block.mlp.fc1.forward(tokens), "tanh"))));
+        parts.add(new Part("mlp.fc1 + GELU (D->4D)", depth, time.ms(() -> block.mlp.hidden(tokens))));
         parts.add(new Part("mlp.fc2 (4D->D)", depth, time.ms(() -> block.mlp.fc2.forward(wide))));
         parts.add(new Part("gated residual", 2 * depth, time.ms(() -> Modulation.gatedResidual(tokens, vec6, tokens))));
         parts.add(new Part("final layer + unpatchify", 1, time.ms(() -> model.head(tokens, cond))));

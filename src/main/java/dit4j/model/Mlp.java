@@ -18,15 +18,21 @@ public final class Mlp extends Module {
     }
 
     public Tensor forward(Tensor x) {
-        // fc1's output dies as soon as the activation exists (a 4x-wide tensor); without autograd
-        // (sampling) the activation overwrites it instead, one 4x-wide tensor less per block.
-        Tensor hidden = Step.nested(() -> {
+        return fc2.forward(hidden(x));
+    }
+
+    /**
+     * {@code gelu_tanh(fc1(x))}. fc1's output dies as soon as the activation exists (a 4x-wide
+     * tensor); without autograd (sampling) the activation overwrites it instead, one 4x-wide
+     * tensor less per block.
+     */
+    public Tensor hidden(Tensor x) {
+        return Step.nested(() -> {
             Tensor h = fc1.forward(x);
             if (!InferenceMode.is_enabled()) return torch.gelu(h, "tanh");
             torch.gelu_(h, "tanh"); // returns a borrowed reference: keep the owning handle
             return h;
         });
-        return fc2.forward(hidden);
     }
 
     void initialize(Generator g) {
