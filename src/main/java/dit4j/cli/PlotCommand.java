@@ -36,6 +36,7 @@ public final class PlotCommand implements Callable<Integer> {
         for (int i = 0; i < runs.size(); i++) {
             Path p = runs.get(i);
             Path log = Files.isDirectory(p) ? new RunDir(p).log() : p;
+            if (!Files.isRegularFile(log)) throw new IllegalArgumentException(log + ": not found (expected a run folder or its log.jsonl)");
             List<double[]> points = Trainer.readLoss(log);
             if (points.isEmpty()) throw new IllegalArgumentException(log + ": no loss records");
             String name = labels != null ? labels.get(i) : (Files.isDirectory(p) ? p : p.toAbsolutePath().getParent()).getFileName().toString();

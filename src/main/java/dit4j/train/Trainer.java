@@ -224,7 +224,8 @@ public final class Trainer {
             if (line.isBlank()) continue;
             try {
                 var n = JSON.readTree(line);
-                out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble()});
+                // Only loss records; a NaN loss is logged as "NaN" and reads back as NaN.
+                if (n.has("step") && n.has("loss")) out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble(Double.NaN)});
             } catch (IOException e) {
                 // skip a torn line
             }

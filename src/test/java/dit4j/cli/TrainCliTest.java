@@ -122,4 +122,22 @@ class TrainCliTest {
         assertEquals(1, m.exit());
         assertTrue(m.err().contains("unknown model 'DiT-Q/3'"), m.err());
     }
+
+    @Test
+    void plotNamesAMissingLogAndOneWithoutLossRecords() throws Exception {
+        Path png = tmp.resolve("loss.png");
+        Cli.Result missing = Cli.run("plot", tmp.resolve("no-run").toString(), "--out", png.toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("no-run") && missing.err().contains("log.jsonl"), missing.err());
+        Path log = tmp.resolve("other.jsonl");
+        Files.writeString(log, "{\"step\":1}\n{\"event\":\"x\"}\n");
+        Cli.Result noLoss = Cli.run("plot", log.toString(), "--out", png.toString());
+        assertEquals(1, noLoss.exit());
+        assertTrue(noLoss.err().contains("other.jsonl: no loss records"), noLoss.err());
+        Files.writeString(log, "{\"step\":1,\"loss\":0.5}\n{\"step\":2,\"loss\":\"NaN\"}\n{\"step\":3,\"loss\":0.25}\n");
+        assertEquals(3, Trainer.readLoss(log).size());
+        assertTrue(Double.isNaN(Trainer.readLoss(log).get(1)[1]), "a NaN loss reads back as NaN");
+        assertEquals(0, Cli.run("plot", log.toString(), "--out", png.toString()).exit());
+        assertTrue(Files.size(png) > 0);
+    }
 }
