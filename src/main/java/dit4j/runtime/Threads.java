@@ -21,6 +21,7 @@ public final class Threads {
 
     public static synchronized void configureDefault() {
         if (configured) return;
+        Natives.load();
         String env = System.getenv("DIT_INTRA_OP_THREADS");
         int intra = env != null && !env.isBlank() ? Integer.parseInt(env.trim()) : 1;
         torch.set_num_threads(Math.max(1, intra));
