@@ -8,7 +8,9 @@ import dit4j.runtime.Precision;
 import dit4j.train.TrainStep;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
+import dit4j.OptionException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code dit bench}: training or guided-sampling throughput, GFLOP/s and MFU on this machine. */
@@ -17,17 +19,19 @@ import picocli.CommandLine.Option;
                 "(forward_with_cfg on 2B rows) after warm-up, and report images/s (median and spread over repeats), ms/step,",
                 "GFLOP/s, model-FLOPs utilisation against the matmul peak measured in the same run, and peak RSS. See docs/performance.md."})
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "DiT-S/2", description = "Model (default ${DEFAULT-VALUE}).")
-    String model;
+    @Mixin
+    ModelOptions model = new ModelOptions();
 
-    @Option(names = "--latent-size", defaultValue = "32", description = "Input size, latent (default ${DEFAULT-VALUE}: 256 px images).")
-    int latentSize;
+    @Mixin
+    InputSizeOptions size = new InputSizeOptions();
 
-    @Option(names = "--in-channels", defaultValue = "4", description = "Input channels (default ${DEFAULT-VALUE}).")
-    int inChannels;
-
-    @Option(names = "--batch", defaultValue = "8", description = "Images per step (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "8", description = "Images per step (default ${DEFAULT-VALUE}).")
     int batch;
+
+    @Option(names = "--batch", hidden = true, description = "Old name of --batch-size.")
+    void oldBatch(int b) {
+        batch = b;
+    }
 
     @Option(names = "--mode", defaultValue = "train", description = "train or sample (default ${DEFAULT-VALUE}).")
     String mode;
@@ -38,8 +42,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "5", description = "Repeats the time is split into (default ${DEFAULT-VALUE}).")
     int repeats;
 
-    @Option(names = "--dtype", defaultValue = "float32", description = "float32 or bfloat16 (default ${DEFAULT-VALUE}).")
-    String dtype;
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
+
+    @Mixin
+    DeviceOption device = new DeviceOption();
 
     @Option(names = "--grad-checkpoint", description = "Train with gradient checkpointing (memory for compute).")
     boolean gradCheckpoint;
@@ -53,10 +60,14 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!mode.equals("train") && !mode.equals("sample")) throw new IllegalArgumentException("--mode must be train or sample, got '" + mode + "'");
-        if (batch < 1 || seconds <= 0 || repeats < 1) throw new IllegalArgumentException("--batch, --seconds and --repeats must be positive");
-        DiTConfig c = DiTConfig.named(model, latentSize, inChannels, 1000, true, 0.1);
-        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, Precision.parse(dtype), repeats, gradCheckpoint, profile),
+        if (!mode.equals("train") && !mode.equals("sample")) throw new OptionException("--mode must be train or sample, got '" + mode + "'");
+        if (batch < 1) throw new OptionException("--batch-size must be positive, got " + batch);
+        if (!(seconds > 0) || !Double.isFinite(seconds)) throw new OptionException("--seconds must be a positive number, got " + seconds);
+        if (repeats < 1) throw new OptionException("--repeats must be positive, got " + repeats);
+        device.checked();
+        DiTConfig c = model.build(size.resolve(), 4, 1000);
+        int latentSize = c.inputSize(), inChannels = c.inChannels();
+        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, precision.orElse(Precision.FLOAT32), repeats, gradCheckpoint, profile),
                 msg -> System.err.println("dit bench: " + msg));
         if (json) {
             java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();

@@ -1,16 +1,14 @@
 package dit4j.cli;
 
 import dit4j.data.FashionMnist;
-import dit4j.data.ImageDataset;
-import dit4j.diffusion.DiffusionConfig;
-import dit4j.model.DiTConfig;
 import dit4j.model.ModelStats;
 import dit4j.runtime.Precision;
 import dit4j.sample.Generation;
-import dit4j.train.RunDir;
+import dit4j.sample.Labels;
+import dit4j.sample.SampleWriter;
 import dit4j.train.TrainOptions;
-import dit4j.train.TrainState;
 import dit4j.train.Trainer;
+import dit4j.train.Training;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -18,71 +16,70 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code dit demo}: train a small DiT on Fashion-MNIST within a time budget, then sample every class. */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a small class-conditional DiT on Fashion-MNIST on this machine's CPU within a time budget,",
                 "then sample every class. Writes OUT/samples.png (one row per class), OUT/loss.png and OUT/checkpoints/*.pt.",
-                "Data: --data, $DIT_FASHION_MNIST, Debian's dataset-fashion-mnist package, or a download of the official files."})
+                "Data: --data-path, $DIT_FASHION_MNIST, Debian's dataset-fashion-mnist package, or a download of the official files."})
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--minutes", defaultValue = "15", description = "Total time budget, training and sampling (default ${DEFAULT-VALUE}).")
     double minutes;
 
-    @Option(names = "--out", defaultValue = "runs/demo", description = "Output folder (default ${DEFAULT-VALUE}); a previous demo there is replaced.")
+    @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR", description = "Output folder (default ${DEFAULT-VALUE}); a previous demo there is replaced.")
     Path out;
 
-    @Option(names = "--data", description = "A folder with the Fashion-MNIST IDX files.")
+    @Option(names = "--data-path", paramLabel = "DIR", description = "A folder with the Fashion-MNIST IDX files.")
     Path data;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed (default ${DEFAULT-VALUE}).")
+    @Option(names = "--data", hidden = true, description = "Old name of --data-path.")
+    void oldData(Path p) {
+        data = p;
+    }
+
+    @Option(names = "--global-seed", defaultValue = "0", description = "Seed of training and sampling (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--precision", description = "float32 or bfloat16 (default: bfloat16 where the CPU has native bf16, else float32).")
-    String precision;
+    @Option(names = "--seed", hidden = true, description = "Old name of --global-seed.")
+    void oldSeed(long s) {
+        seed = s;
+    }
+
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
 
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
-        if (precision == null) precision = Precision.fastestOnThisCpu().label();
+        if (!(minutes > 0) || !Double.isFinite(minutes)) throw new dit4j.OptionException("--minutes must be a positive number, got " + minutes);
+        Precision p = precision.orElse(Precision.fastestOnThisCpu());
         Path dir = FashionMnist.locate(data, Path.of(System.getProperty("user.home"), ".cache", "dit4j", "fashion-mnist"), System.err::println);
-        TrainOptions o = DemoRecipe.options(dir.toString(), minutes, seed, precision);
-        ImageDataset ds = TrainCommand.openData(o);
-        DiTConfig config = DemoRecipe.model(ds.imageSize(), ds.channels(), ds.numClasses());
-        o.model = config.displayName();
-        o.classNames = ds.classNames();
-        replacePrevious(out);
-        RunDir run = RunDir.create(out);
+        TrainOptions o = DemoRecipe.options(dir.toString(), minutes, seed, p.label());
         o.runDir = out.toString();
-        TrainCommand.writeArgs(run, o, config);
+        replacePrevious(out);
+        Training t = Training.start(o, DemoRecipe::model, Main::warn);
         System.err.printf("dit demo: Fashion-MNIST from %s (%d images); %s, %,d parameters; %.1f minutes on %d cores%n",
-                dir, ds.size(), DemoRecipe.describe(config), ModelStats.parameters(config), minutes, Runtime.getRuntime().availableProcessors());
-        TrainState state = TrainState.fresh(config, o, 0, 1);
-        Trainer.Result result = new TrainCommand().train(o, ds, run, state);
+                dir, t.data.size(), DemoRecipe.describe(t.state.config), ModelStats.parameters(t.state.config), minutes, Runtime.getRuntime().availableProcessors());
+        Trainer.Result result = TrainProgress.run(t);
 
         System.err.println("sampling every class...");
-        DiffusionConfig dc = DiffusionConfig.defaults().withSchedule(o.noiseSchedule, o.diffusionSteps).withLearnSigma(config.learnSigma());
-        Generation.Options so = new Generation.Options(o.sampleSampler, Integer.toString(o.sampleSteps), 0.0, o.sampleCfgScale,
-                o.sampleCfgChannels.equals("all") ? 0 : Integer.parseInt(o.sampleCfgChannels), o.sampleClip, seed, 100, Precision.parse(precision));
-        long[] labels = new long[ds.numClasses() * DemoRecipe.SAMPLES_PER_CLASS];
-        for (int i = 0; i < labels.length; i++) labels[i] = i / DemoRecipe.SAMPLES_PER_CLASS;
+        Generation.Options so = DemoRecipe.sampling(o, seed, p);
+        long[] labels = Labels.perClass(t.data.numClasses(), DemoRecipe.SAMPLES_PER_CLASS);
         Tensor images;
         try (Progress bar = new Progress("sample", 1)) {
-            images = new Generation(state.ema, dc).generate(labels, so, (done, total) -> {
+            images = new Generation(t.state.ema, o.diffusion(t.state.config.learnSigma())).generate(labels, so, (done, total) -> {
                 bar.maxHint(total);
                 bar.stepTo(done, null);
             });
         }
-        SampleCommand writer = new SampleCommand();
-        writer.checkpoint = result.lastCheckpoint();
-        writer.perClass = DemoRecipe.SAMPLES_PER_CLASS;
-        writer.noImages = true;
-        writer.write(images, labels, ds.classNames(), so, out);
-        Files.deleteIfExists(out.resolve("samples.npz"));
+        SampleWriter writer = new SampleWriter(out, result.lastCheckpoint()).perClass(DemoRecipe.SAMPLES_PER_CLASS).images(false).npz(false);
+        writer.write(images, labels, t.data.classNames(), so);
         double total = (System.nanoTime() - t0) / 60e9;
         System.out.printf("trained %d steps (%,d images) in %.1f min, final loss %.4f%n", result.state().step, result.state().imagesSeen, total, result.finalLoss());
-        System.out.printf("samples:     %s%n", out.resolve("samples.png"));
-        System.out.printf("loss curve:  %s%n", run.lossPlot());
+        System.out.printf("samples:     %s%n", writer.grid());
+        System.out.printf("loss curve:  %s%n", t.run.lossPlot());
         System.out.printf("checkpoint:  %s%n", result.lastCheckpoint());
         System.out.printf("more samples: ./dit sample --checkpoint %s --per-class 10 --out %s%n", result.lastCheckpoint(), out.resolve("more"));
         return 0;

@@ -1,6 +1,8 @@
 package dit4j.cli;
 
 import dit4j.model.DiTConfig;
+import dit4j.runtime.Precision;
+import dit4j.sample.Generation;
 import dit4j.train.TrainOptions;
 
 /**
@@ -45,5 +47,11 @@ final class DemoRecipe {
         o.sampleCfgChannels = "all";
         o.sampleClip = true;
         return o;
+    }
+
+    /** The sampling settings the recipe records in its checkpoints (so `dit sample` uses them too). */
+    static Generation.Options sampling(TrainOptions o, long seed, Precision precision) {
+        return new Generation.Options(o.sampleSampler, Integer.toString(o.sampleSteps), 0.0, o.sampleCfgScale,
+                Generation.Options.parseCfgChannels(o.sampleCfgChannels), o.sampleClip, seed, 100, precision);
     }
 }

@@ -14,16 +14,13 @@ import picocli.CommandLine.Option;
 
 /** {@code dit info}: configuration, parameter count and Gflops of a model or checkpoint. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Print the configuration, parameter count and Gflops (multiply-adds of one forward pass) of a named or custom model, or of a checkpoint.")
+        description = "Print the configuration, parameter count and Gflops (multiply-adds of one forward pass) of a named or custom model, of a checkpoint, or of a VAE (--vae).")
 public final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--image-size", description = "Image size in pixels of a latent model: input size = image size / 8 (default 256).")
-    Integer imageSize;
-
-    @Option(names = "--input-size", description = "Input size of the model itself (for a pixel-space model).")
-    Integer inputSize;
+    @Mixin
+    InputSizeOptions size = new InputSizeOptions();
 
     @Option(names = "--checkpoint", description = "Describe this checkpoint instead (.pt or .safetensors).")
     Path checkpoint;
@@ -31,19 +28,18 @@ public final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
-    @Option(names = "--vae", description = "Describe a VAE folder instead (config.json): configuration and parameter count.")
-    Path vae;
+    @Mixin
+    VaeOptions vaeOptions = new VaeOptions();
 
     @Override
     public Integer call() throws Exception {
-        if (vae != null) return vaeInfo();
+        if (vaeOptions.vae != null) return vaeInfo(vaeOptions.vaeConfig != null ? vaeOptions.vaeConfig : vaeOptions.vae);
         DiTConfig c;
         if (checkpoint != null) {
             CheckpointFile file = CheckpointFile.read(checkpoint, true);
             c = Pretrained.configOf(file, modelOptions.heads == null ? 0 : modelOptions.heads);
         } else {
-            int input = inputSize != null ? inputSize : ModelOptions.latentSize(imageSize != null ? imageSize : 256);
-            c = modelOptions.build(input, 4, 1000);
+            c = modelOptions.build(size.resolve(), 4, 1000);
         }
         long params = ModelStats.parameters(c);
         double gflops = ModelStats.gflops(c);
@@ -66,7 +62,8 @@ public final class InfoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int vaeInfo() throws Exception {
+    /** With --vae, the VAE's configuration (its folder's config.json, or --vae-config) and parameter count. */
+    private int vaeInfo(Path vae) throws Exception {
         Path cfg = java.nio.file.Files.isDirectory(vae) ? vae.resolve("config.json") : vae;
         dit4j.vae.VaeConfig c = dit4j.vae.VaeFiles.readConfig(cfg);
         long params = dit4j.vae.VaeFiles.parameters(c);

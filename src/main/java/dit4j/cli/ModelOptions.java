@@ -21,8 +21,13 @@ public final class ModelOptions {
     @Option(names = "--hidden-size", description = "Transformer width.")
     public Integer hiddenSize;
 
-    @Option(names = "--heads", description = "Attention heads.")
+    @Option(names = "--num-heads", description = "Attention heads.")
     public Integer heads;
+
+    @Option(names = "--heads", hidden = true, description = "Old name of --num-heads.")
+    void oldHeads(int h) {
+        heads = h;
+    }
 
     @Option(names = "--patch", description = "Patch size.")
     public Integer patch;
@@ -51,7 +56,7 @@ public final class ModelOptions {
 
     /** The latent side for an image side, through the VAE's 8x downsampling. */
     public static int latentSize(int imageSize) {
-        if (imageSize % 8 != 0) throw new IllegalArgumentException("--image-size " + imageSize + " is not divisible by 8 (the VAE downsampling factor)");
+        if (imageSize < 8 || imageSize % 8 != 0) throw new dit4j.OptionException("--image-size " + imageSize + " must be a positive multiple of 8 (the VAE downsampling factor)");
         return imageSize / 8;
     }
 }

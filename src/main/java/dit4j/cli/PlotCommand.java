@@ -2,7 +2,7 @@ package dit4j.cli;
 
 import dit4j.train.LossPlot;
 import dit4j.train.RunDir;
-import dit4j.train.Trainer;
+import dit4j.train.TrainLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -37,7 +37,7 @@ public final class PlotCommand implements Callable<Integer> {
             Path p = runs.get(i);
             Path log = Files.isDirectory(p) ? new RunDir(p).log() : p;
             if (!Files.isRegularFile(log)) throw new IllegalArgumentException(log + ": not found (expected a run folder or its log.jsonl)");
-            List<double[]> points = Trainer.readLoss(log);
+            List<double[]> points = TrainLog.readLoss(log);
             if (points.isEmpty()) throw new IllegalArgumentException(log + ": no loss records");
             String name = labels != null ? labels.get(i) : (Files.isDirectory(p) ? p : p.toAbsolutePath().getParent()).getFileName().toString();
             series.put(name, points);

@@ -7,6 +7,7 @@ import dit4j.diffusion.DiffusionConfig;
 import dit4j.diffusion.GaussianDiffusion;
 import dit4j.diffusion.NoiseSource;
 import dit4j.diffusion.Sampler;
+import dit4j.OptionException;
 import dit4j.model.DiT;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Step;
@@ -42,9 +43,31 @@ public final class Generation {
     public record Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
                           boolean clipDenoised, long seed, int batchSize, Precision precision) {
 
-        /** The official sample.py: 250 DDPM steps, guidance 4.0 on 3 channels, seed 0. */
+        /** The official sample.py: 250 DDPM steps, guidance 4.0 on 3 channels, seed 0 (in batches of 64). */
         public static Options official() {
-            return new Options("ddpm", "250", 0.0, 4.0, 3, false, 0, 32, Precision.FLOAT32);
+            return new Options("ddpm", "250", 0.0, 4.0, 3, false, 0, 64, Precision.FLOAT32);
+        }
+
+        /** "3" (the official rule) or "all" (0). */
+        public static int parseCfgChannels(String s) {
+            if (s.equals("all")) return 0;
+            try {
+                int c = Integer.parseInt(s);
+                if (c >= 1) return c;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new OptionException("--cfg-channels must be 3 (the official rule), another channel count, or all; got '" + s + "'");
+        }
+
+        /** Checks every value; the message names the flag. */
+        public Options validate() {
+            if (!sampler.equals("ddpm") && !sampler.equals("ddim")) throw new OptionException("--sampler must be ddpm or ddim, got '" + sampler + "'");
+            if (!Double.isFinite(cfgScale) || cfgScale < 0) throw new OptionException("--cfg-scale must be a finite number >= 0 (1 is off), got " + cfgScale);
+            if (!Double.isFinite(eta) || eta < 0) throw new OptionException("--eta must be a finite number >= 0, got " + eta);
+            if (batchSize < 1) throw new OptionException("--batch-size must be positive, got " + batchSize);
+            if (steps.isBlank()) throw new OptionException("--num-sampling-steps must be given, e.g. 250 or ddim50");
+            return this;
         }
     }
 
@@ -61,7 +84,7 @@ public final class Generation {
         return switch (o.sampler()) {
             case "ddpm" -> new DdpmSampler(d);
             case "ddim" -> new DdimSampler(d, o.eta());
-            default -> throw new IllegalArgumentException("unknown --sampler '" + o.sampler() + "': expected ddpm or ddim");
+            default -> throw new OptionException("--sampler must be ddpm or ddim, got '" + o.sampler() + "'");
         };
     }
 
@@ -75,7 +98,7 @@ public final class Generation {
         if (guided && !model.config.hasNullClass()) {
             throw new IllegalArgumentException("this model has no null class (trained with class dropout 0), so it cannot use guidance: pass --cfg-scale 1");
         }
-        if (o.batchSize() < 1) throw new IllegalArgumentException("--batch-size must be positive, got " + o.batchSize());
+        o.validate();
         Sampler sampler = sampler(o);
         dit4j.runtime.Threads.configureFor(o.precision());
         int c = model.config.inChannels(), s = model.config.inputSize();

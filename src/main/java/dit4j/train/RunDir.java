@@ -1,6 +1,11 @@
 package dit4j.train;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dit4j.io.AtomicFiles;
+import dit4j.model.DiTConfig;
 import java.io.IOException;
+import java.util.Map;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -12,21 +17,30 @@ import java.util.stream.Stream;
 public record RunDir(Path root) {
     private static final Pattern CKPT = Pattern.compile("\\d{7,}\\.pt");
 
-    /** The next free {@code NNN-model} folder under resultsDir, as the official train.py numbers them. */
+    /** The next free {@code NNN-model} folder under resultsDir, as the official train.py numbers them (not created yet). */
     public static RunDir next(Path resultsDir, String modelName) throws IOException {
-        Files.createDirectories(resultsDir);
-        int index;
-        try (Stream<Path> s = Files.list(resultsDir)) {
-            index = (int) s.count();
+        int index = 0;
+        if (Files.isDirectory(resultsDir)) {
+            try (Stream<Path> s = Files.list(resultsDir)) {
+                index = (int) s.count();
+            }
         }
         String name = String.format("%03d-%s", index, modelName.replace('/', '-'));
         while (Files.exists(resultsDir.resolve(name))) name = String.format("%03d-%s", ++index, modelName.replace('/', '-'));
-        return create(resultsDir.resolve(name));
+        return new RunDir(resultsDir.resolve(name));
     }
 
     public static RunDir create(Path root) throws IOException {
         Files.createDirectories(root.resolve("checkpoints"));
         return new RunDir(root);
+    }
+
+    /** {@code args.json}: the options and model configuration of the run, for people and tools. */
+    public void writeArgs(TrainOptions o, DiTConfig config) throws IOException {
+        Map<String, Object> args = o.toMap();
+        args.put("dit_config", new ObjectMapper().convertValue(config.toJson(), Map.class));
+        byte[] json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(args);
+        AtomicFiles.write(root.resolve("args.json"), out -> out.write(json));
     }
 
     public Path checkpoints() {

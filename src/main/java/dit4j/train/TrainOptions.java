@@ -4,11 +4,15 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import dit4j.OptionException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Everything a training run is made of, with the official {@code train.py} defaults. Saved in each
+ * Everything a training run is made of, and the one place its defaults live: the official
+ * {@code train.py} recipe (AdamW lr 1e-4, no weight decay, EMA 0.9999, global batch 256, 1000-step
+ * linear schedule), except the model, DiT-S/2 rather than the official DiT-XL/2, which is beyond a
+ * CPU. {@code dit train}'s flags write straight into these fields. Saved in each
  * checkpoint as {@code args} (snake_case keys, the official names where one exists) so that a run
  * can be resumed or inspected from its checkpoint alone.
  */
@@ -26,6 +30,7 @@ public final class TrainOptions {
     public java.util.List<String> classNames;
     public String featuresPath;      // a latent store (dit extract-features)
     public String vaePath;           // a VAE: encode images on the fly; recorded for sampling
+    public String vaeConfigPath;     // config.json for a VAE given as a single weights file
     public double latentScaling;     // 0 for pixel-space models
 
     // model and diffusion
@@ -67,6 +72,55 @@ public final class TrainOptions {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Limits that keep a typo from allocating the machine away or dividing by zero. */
+    static final int MAX_DIFFUSION_STEPS = 100_000;
+    static final int MAX_IMAGE_SIZE = 4096;
+
+    /** Checks every value once, before anything is allocated; the message names the flag. */
+    public void validate() {
+        positive("--global-batch-size", globalBatchSize);
+        if (steps < 0) throw new OptionException("--steps must be positive (or absent to use --epochs), got " + steps);
+        positive("--epochs", epochs);
+        positive("--log-every", logEvery);
+        positive("--ckpt-every", ckptEvery);
+        positive("--num-workers", numWorkers);
+        finitePositive("--lr", lr);
+        finiteAtLeast("--weight-decay", weightDecay, 0);
+        finiteAtLeast("--grad-clip", gradClip, 0);
+        finiteAtLeast("--minutes", minutes, 0);
+        if (!(emaDecay >= 0 && emaDecay <= 1)) throw new OptionException("--ema-decay must be in [0, 1], got " + emaDecay);
+        if (!(minLrRatio >= 0 && minLrRatio <= 1)) throw new OptionException("--min-lr-ratio must be in [0, 1], got " + minLrRatio);
+        if (warmupSteps < 0) throw new OptionException("--warmup-steps must be non-negative, got " + warmupSteps);
+        if (diffusionSteps < 1 || diffusionSteps > MAX_DIFFUSION_STEPS) {
+            throw new OptionException("--diffusion-steps must be in [1, " + MAX_DIFFUSION_STEPS + "], got " + diffusionSteps);
+        }
+        if (imageSize < 0 || imageSize > MAX_IMAGE_SIZE) throw new OptionException("--image-size must be in [1, " + MAX_IMAGE_SIZE + "] (or 0: the data's size), got " + imageSize);
+        if (channels != 0 && channels != 1 && channels != 3) throw new OptionException("--channels must be 1 or 3 (or 0: the data's), got " + channels);
+        if (!lrSchedule.equals("constant") && !lrSchedule.equals("cosine")) throw new OptionException("--lr-schedule must be constant or cosine, got '" + lrSchedule + "'");
+        if (!noiseSchedule.equals("linear") && !noiseSchedule.equals("squaredcos_cap_v2")) {
+            throw new OptionException("--noise-schedule must be linear or squaredcos_cap_v2, got '" + noiseSchedule + "'");
+        }
+        if (!split.equals("train") && !split.equals("test")) throw new OptionException("--split must be train or test, got '" + split + "'");
+        try {
+            dit4j.runtime.Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--precision: " + e.getMessage());
+        }
+        dit4j.runtime.Devices.check(device);
+    }
+
+    private static void positive(String flag, long v) {
+        if (v < 1) throw new OptionException(flag + " must be positive, got " + v);
+    }
+
+    private static void finitePositive(String flag, double v) {
+        if (!(v > 0) || !Double.isFinite(v)) throw new OptionException(flag + " must be a positive finite number, got " + v);
+    }
+
+    private static void finiteAtLeast(String flag, double v, double min) {
+        if (!(v >= min) || !Double.isFinite(v)) throw new OptionException(flag + " must be a finite number >= " + min + ", got " + v);
+    }
+
     @SuppressWarnings("unchecked")
     public Map<String, Object> toMap() {
         return new LinkedHashMap<>(JSON.convertValue(this, Map.class));
@@ -74,6 +128,11 @@ public final class TrainOptions {
 
     public static TrainOptions fromMap(Map<String, Object> args) {
         return JSON.convertValue(args, TrainOptions.class);
+    }
+
+    /** The Gaussian diffusion these options train with. */
+    public dit4j.diffusion.DiffusionConfig diffusion(boolean learnSigma) {
+        return dit4j.diffusion.DiffusionConfig.defaults().withSchedule(noiseSchedule, diffusionSteps).withLearnSigma(learnSigma);
     }
 
     public TrainOptions copy() {

@@ -3,7 +3,6 @@ package dit4j.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dit4j.data.DataLoader;
 import dit4j.data.ImageDataset;
-import dit4j.diffusion.DiffusionConfig;
 import dit4j.diffusion.GaussianDiffusion;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Step;
@@ -86,8 +85,7 @@ public final class Trainer {
         if (localBatch * ranks.worldSize() != o.globalBatchSize) {
             throw new IllegalArgumentException("--global-batch-size " + o.globalBatchSize + " is not divisible by the world size " + ranks.worldSize());
         }
-        DiffusionConfig dc = DiffusionConfig.defaults().withSchedule(o.noiseSchedule, o.diffusionSteps).withLearnSigma(state.config.learnSigma());
-        GaussianDiffusion diffusion = dc.create("");
+        GaussianDiffusion diffusion = o.diffusion(state.config.learnSigma()).create("");
         Precision precision = Precision.parse(o.precision);
         dit4j.runtime.Threads.configureFor(precision);
         TrainStep trainStep = new TrainStep(state, diffusion, precision, o.gradClip, o.gradCheckpoint);
@@ -214,22 +212,5 @@ public final class Trainer {
             }
         }
         dit4j.io.AtomicFiles.write(run.log(), out -> out.write((String.join("\n", keep) + (keep.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8)));
-    }
-
-    /** (step, loss) pairs of a run's log, for plots. */
-    public static List<double[]> readLoss(Path log) throws IOException {
-        List<double[]> out = new ArrayList<>();
-        if (!Files.exists(log)) return out;
-        for (String line : Files.readAllLines(log)) {
-            if (line.isBlank()) continue;
-            try {
-                var n = JSON.readTree(line);
-                // Only loss records; a NaN loss is logged as "NaN" and reads back as NaN.
-                if (n.has("step") && n.has("loss")) out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble(Double.NaN)});
-            } catch (IOException e) {
-                // skip a torn line
-            }
-        }
-        return out;
     }
 }

@@ -73,7 +73,7 @@ class LatentCliTest {
         Cli.Result t = Cli.run("train", "--features", store.toString(), "--run-dir", run.toString(), "--depth", "2", "--hidden-size", "32",
                 "--heads", "2", "--patch", "2", "--global-batch-size", "8", "--steps", "200", "--lr", "1e-3", "--log-every", "50");
         assertEquals(0, t.exit(), t.err());
-        var log = dit4j.train.Trainer.readLoss(run.resolve("log.jsonl"));
+        var log = dit4j.train.TrainLog.readLoss(run.resolve("log.jsonl"));
         assertTrue(log.get(log.size() - 1)[1] < log.get(0)[1], "the loss falls over 200 steps");
 
         Path out = tmp.resolve("samples");

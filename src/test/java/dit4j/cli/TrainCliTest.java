@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dit4j.TinyData;
 import dit4j.io.PtReader;
 import dit4j.train.RunDir;
+import dit4j.train.TrainLog;
 import dit4j.train.Trainer;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -63,7 +64,7 @@ class TrainCliTest {
         assertTrue(r.err().contains("resuming " + run.toAbsolutePath() + " from step " + step), r.err());
         assertEquals(run.resolve("checkpoints").resolve(String.format("%07d.pt", step + 3)).toAbsolutePath(), RunDir.of(run).latestCheckpoint().orElseThrow());
         // The log reads as one run: steps strictly increasing, ending at the new last step.
-        List<double[]> log = Trainer.readLoss(run.resolve("log.jsonl"));
+        List<double[]> log = TrainLog.readLoss(run.resolve("log.jsonl"));
         for (int i = 1; i < log.size(); i++) assertTrue(log.get(i)[0] > log.get(i - 1)[0], "log steps must increase");
         assertEquals(step + 3, (long) log.get(log.size() - 1)[0]);
         try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
@@ -135,8 +136,8 @@ class TrainCliTest {
         assertEquals(1, noLoss.exit());
         assertTrue(noLoss.err().contains("other.jsonl: no loss records"), noLoss.err());
         Files.writeString(log, "{\"step\":1,\"loss\":0.5}\n{\"step\":2,\"loss\":\"NaN\"}\n{\"step\":3,\"loss\":0.25}\n");
-        assertEquals(3, Trainer.readLoss(log).size());
-        assertTrue(Double.isNaN(Trainer.readLoss(log).get(1)[1]), "a NaN loss reads back as NaN");
+        assertEquals(3, TrainLog.readLoss(log).size());
+        assertTrue(Double.isNaN(TrainLog.readLoss(log).get(1)[1]), "a NaN loss reads back as NaN");
         assertEquals(0, Cli.run("plot", log.toString(), "--out", png.toString()).exit());
         assertTrue(Files.size(png) > 0);
     }

@@ -93,11 +93,11 @@ class TrainerTest {
     void runFolderHoldsCheckpointsLogAndArgs() throws Exception {
         ImageDataset data = TinyData.memory(16, 8, 4, 5);
         TrainOptions o = options(6, 4);
-        RunDir run = RunDir.next(tmp.resolve("results"), TINY.displayName());
+        RunDir run = RunDir.create(RunDir.next(tmp.resolve("results"), TINY.displayName()).root());
         assertTrue(run.root().getFileName().toString().startsWith("000-DiT-"), run.root().toString());
         train(o, data, run, TrainState.fresh(TINY, o, 0, 1));
         assertTrue(Files.exists(run.checkpoint(4)) && Files.exists(run.checkpoint(6)));
-        assertEquals(3, Trainer.readLoss(run.log()).size());
+        assertEquals(3, TrainLog.readLoss(run.log()).size());
         assertEquals(run.checkpoint(6), run.latestCheckpoint().orElseThrow());
         assertEquals(run.root(), RunDir.of(run.checkpoint(6)).root());
         // official sample.py reads 'ema' from our checkpoints; the raw model and optimizer are there too

@@ -1,0 +1,26 @@
+package dit4j.cli;
+
+import dit4j.OptionException;
+import dit4j.runtime.Precision;
+import picocli.CommandLine.Option;
+
+/** {@code --precision}: the compute precision of the model's matmuls. */
+public final class PrecisionOption {
+    @Option(names = "--precision", paramLabel = "P", description = "float32, or bfloat16 (CPU autocast; the fast path where the CPU has native bf16). Default: ${DEFAULT-VALUE}.")
+    String precision;
+
+    @Option(names = "--dtype", hidden = true, description = "Old name of --precision.")
+    void dtype(String p) {
+        precision = p;
+    }
+
+    /** The chosen precision, or {@code fallback} when the flag was not given. */
+    Precision orElse(Precision fallback) {
+        if (precision == null) return fallback;
+        try {
+            return Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--precision: " + e.getMessage());
+        }
+    }
+}

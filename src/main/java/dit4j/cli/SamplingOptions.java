@@ -1,0 +1,51 @@
+package dit4j.cli;
+
+import dit4j.runtime.Precision;
+import dit4j.sample.Generation;
+import picocli.CommandLine.Option;
+
+/** How to sample: sampler, steps, guidance, seed, batch. Unset values come from the checkpoint's run or the official sample.py. */
+public final class SamplingOptions {
+    @Option(names = "--sampler", description = "ddpm or ddim (default: the run's, else ddpm).")
+    String sampler;
+
+    @Option(names = {"--num-sampling-steps", "--steps"}, paramLabel = "N", description = "Sampling steps (respacing), e.g. 250, 50 or ddim50 (default: the run's, else 250).")
+    String steps;
+
+    @Option(names = "--cfg-scale", description = "Classifier-free guidance scale; 1 is off (default: the run's, else 4.0).")
+    Double cfgScale;
+
+    @Option(names = "--cfg-channels", description = "Channels that get guidance: 3 (the official rule) or all (default: the run's, else 3).")
+    String cfgChannels;
+
+    @Option(names = "--eta", description = "DDIM noise (default 0: deterministic).")
+    Double eta;
+
+    @Option(names = "--clip", negatable = true, description = "Clamp x0 predictions to [-1, 1] (off in the official sampler; on for runs that recorded it, like the demo).")
+    Boolean clip;
+
+    @Option(names = "--seed", description = "Seed of all noise (default 0).")
+    Long seed;
+
+    @Option(names = {"--batch-size"}, description = "Images per batch (default 64).")
+    Integer batchSize;
+
+    @Option(names = "--per-proc-batch-size", hidden = true, description = "The official sample_ddp.py's name of --batch-size.")
+    void perProcBatchSize(int n) {
+        batchSize = n;
+    }
+
+    /** {@code base} with every given flag applied, validated. */
+    Generation.Options over(Generation.Options base, Precision precision) {
+        return new Generation.Options(
+                sampler != null ? sampler : base.sampler(),
+                steps != null ? steps : base.steps(),
+                eta != null ? eta : base.eta(),
+                cfgScale != null ? cfgScale : base.cfgScale(),
+                cfgChannels != null ? Generation.Options.parseCfgChannels(cfgChannels) : base.cfgChannels(),
+                clip != null ? clip : base.clipDenoised(),
+                seed != null ? seed : base.seed(),
+                batchSize != null ? batchSize : base.batchSize(),
+                precision).validate();
+    }
+}

@@ -1,0 +1,64 @@
+package dit4j.sample;
+
+import dit4j.diffusion.DiffusionConfig;
+import dit4j.model.DiT;
+import dit4j.model.Pretrained;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A checkpoint loaded for sampling, with what its training run recorded: the diffusion, class
+ * names, whether it is a latent model and with which VAE, and its sampling defaults.
+ */
+public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List<String> classNames, boolean latent,
+                          double latentScaling, Path recordedVae) {
+
+    public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads) throws IOException {
+        Pretrained p = Pretrained.load(checkpoint, null, preferEma, numHeads);
+        Map<String, Object> args = p.file().args();
+        DiffusionConfig dc = DiffusionConfig.defaults()
+                .withSchedule(String.valueOf(args.getOrDefault("noise_schedule", "linear")), ((Number) args.getOrDefault("diffusion_steps", 1000)).intValue())
+                .withLearnSigma(p.config().learnSigma());
+        // Ours record a latent scaling; an official checkpoint (no such record) with 4 input channels is a latent model.
+        boolean latent = args.get("latent_scaling") instanceof Number n ? n.doubleValue() > 0 : p.config().inChannels() == 4;
+        double scaling = args.get("latent_scaling") instanceof Number n && n.doubleValue() > 0 ? n.doubleValue() : 0;
+        Path vae = args.get("vae_path") instanceof String recorded && Files.exists(Path.of(recorded)) ? Path.of(recorded) : null;
+        return new SampleModel(p, dc, classNames(args, p.config().numClasses()), latent, scaling, vae);
+    }
+
+    public DiT model() {
+        return pretrained.model();
+    }
+
+    public int numClasses() {
+        return pretrained.config().numClasses();
+    }
+
+    /** The sampling settings the training run recorded (the demo's, say), else the official sample.py's. */
+    public Generation.Options defaults() {
+        Map<String, Object> args = pretrained.file().args();
+        Generation.Options official = Generation.Options.official();
+        String ch = String.valueOf(args.getOrDefault("sample_cfg_channels", "3"));
+        return new Generation.Options(
+                String.valueOf(args.getOrDefault("sample_sampler", official.sampler())),
+                String.valueOf(args.getOrDefault("sample_steps", official.steps())),
+                official.eta(),
+                ((Number) args.getOrDefault("sample_cfg_scale", official.cfgScale())).doubleValue(),
+                Generation.Options.parseCfgChannels(ch),
+                Boolean.TRUE.equals(args.get("sample_clip")),
+                official.seed(), official.batchSize(), official.precision());
+    }
+
+    private static List<String> classNames(Map<String, Object> args, int numClasses) {
+        if (args.get("class_names") instanceof List<?> l && l.size() == numClasses) {
+            List<String> out = new ArrayList<>();
+            for (Object o : l) out.add(String.valueOf(o));
+            return out;
+        }
+        return numClasses == 1000 ? ClassNames.imagenet() : null;
+    }
+}

@@ -1,0 +1,32 @@
+package dit4j.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reading a run's JSONL log ({@code log.jsonl}, written by {@link Trainer}). */
+public final class TrainLog {
+    private TrainLog() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** (step, loss) pairs of a run's log, for plots. */
+    public static List<double[]> readLoss(Path log) throws IOException {
+        List<double[]> out = new ArrayList<>();
+        if (!Files.exists(log)) return out;
+        for (String line : Files.readAllLines(log)) {
+            if (line.isBlank()) continue;
+            try {
+                var n = JSON.readTree(line);
+                // Only loss records; a NaN loss is logged as "NaN" and reads back as NaN.
+                if (n.has("step") && n.has("loss")) out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble(Double.NaN)});
+            } catch (IOException e) {
+                // skip a torn line
+            }
+        }
+        return out;
+    }
+}
