@@ -141,14 +141,15 @@ public final class Trainer {
                 double eta = (state.totalSteps - state.step) * elapsed / (state.step - startStep);
                 listener.onStep(new StepStats(state.step, state.totalSteps, lastLoss, smoothed, lr, ips, elapsed, eta));
 
-                if (state.step % o.logEvery == 0 || state.step == state.totalSteps) {
+                boolean outOfTime = System.nanoTime() > deadline;
+                boolean last = state.step == state.totalSteps || stopRequested || outOfTime;
+                // The last record also flushes a partial window, so a run stopped early logs its last steps.
+                if (state.step % o.logEvery == 0 || last) {
                     double secs = (System.nanoTime() - windowStart) / 1e9;
                     if (ranks.writes()) appendLog(window, lr, window.size() * (double) o.globalBatchSize / secs, elapsed);
                     window.clear();
                     windowStart = System.nanoTime();
                 }
-                boolean outOfTime = System.nanoTime() > deadline;
-                boolean last = state.step == state.totalSteps || stopRequested || outOfTime;
                 if (state.step % o.ckptEvery == 0 || last) {
                     if (ranks.writes()) {
                         lastCheckpoint = run.checkpoint(state.step);
