@@ -25,8 +25,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     InputSizeOptions size = new InputSizeOptions();
 
-    @Option(names = "--batch-size", defaultValue = "8", description = "Images per step (default ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch-size", description = "Images per step (default ${DEFAULT-VALUE}).")
+    int batch = 8;
 
     @Option(names = "--batch", hidden = true, description = "Old name of --batch-size.")
     void oldBatch(int b) {

@@ -39,8 +39,8 @@ public final class DemoCommand implements Callable<Integer> {
         data = p;
     }
 
-    @Option(names = "--global-seed", defaultValue = "0", description = "Seed of training and sampling (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--global-seed", description = "Seed of training and sampling (default ${DEFAULT-VALUE}).")
+    long seed = 0;
 
     @Option(names = "--seed", hidden = true, description = "Old name of --global-seed.")
     void oldSeed(long s) {

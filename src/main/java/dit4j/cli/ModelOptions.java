@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /** Flags that choose a model configuration: an official name, optionally overridden piece by piece. */
 public final class ModelOptions {
-    @Option(names = "--model", description = "Official configuration (DiT-S/2 ... DiT-XL/8); with no --model, --depth/--hidden-size/--patch define a custom one. Default: ${DEFAULT-VALUE}", defaultValue = "DiT-S/2")
+    @Option(names = "--model", description = "Official configuration (DiT-S/2 ... DiT-XL/8), which --depth/--hidden-size/--num-heads/--patch/--mlp-ratio override piece by piece. Default: ${DEFAULT-VALUE} (the official scripts default to DiT-XL/2, beyond a CPU).", defaultValue = "DiT-S/2")
     public String model;
 
     @Option(names = "--in-channels", description = "Input channels (4 for SD-VAE latents).")
@@ -43,11 +43,23 @@ public final class ModelOptions {
 
     /** The configuration these flags describe; input size, channels and classes default to what the data says. */
     public DiTConfig build(int input, int defaultInChannels, int defaultNumClasses) {
+        try {
+            return resolve(input, defaultInChannels, defaultNumClasses);
+        } catch (dit4j.OptionException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new dit4j.OptionException("model: " + e.getMessage());
+        }
+    }
+
+    private DiTConfig resolve(int input, int defaultInChannels, int defaultNumClasses) {
         int inC = inChannels != null ? inChannels : defaultInChannels;
         int classes = numClasses != null ? numClasses : defaultNumClasses;
         boolean sigma = learnSigma == null || learnSigma;
         double dropout = classDropout != null ? classDropout : 0.1;
-        DiTConfig base = DiTConfig.named(model, input, inC, classes, sigma, dropout);
+        // The named configuration supplies what is not overridden; it is built at a size its own
+        // patch divides, so that an overridden --patch is what the real input size is checked against.
+        DiTConfig base = DiTConfig.named(model, 8 * 8, inC, classes, sigma, dropout);
         int d = hiddenSize != null ? hiddenSize : base.hiddenSize();
         int h = heads != null ? heads : hiddenSize != null ? ConfigInference.defaultHeads(d) : base.numHeads();
         return new DiTConfig(input, patch != null ? patch : base.patchSize(), inC, d,

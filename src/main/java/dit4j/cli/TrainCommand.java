@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
  * {@code dit train}: flags into a {@link TrainOptions} (each flag writes its field; the defaults
  * shown are that class's), then {@link Training}.
  */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train", mixinStandardHelpOptions = true,
         defaultValueProvider = TrainCommand.Defaults.class,
         description = {"Train a DiT with the official recipe (AdamW lr 1e-4, EMA 0.9999, class dropout 0.1, 1000-step linear schedule, learned sigma).",
                 "Writes results/NNN-MODEL/ with checkpoints/NNNNNNN.pt, log.jsonl, loss.png and args.json. Ctrl-C or SIGTERM saves a checkpoint before exiting.",

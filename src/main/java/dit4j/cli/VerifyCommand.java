@@ -10,21 +10,19 @@ import dit4j.model.Pretrained;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code dit verify}: check a checkpoint against PyTorch test vectors. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Run every group of a test-vector file (forward, cfg, loss, grad, pmv, ddim) and compare with the expected tensors.",
+        description = {"Run every group of a test-vector file (forward, cfg, loss, grad, pmv, ddim; with --vae the VAE groups) and compare with the expected tensors.",
                 "Prints one line per tensor with its max absolute and relative error; exits 1 if any is outside |got - want| <= atol + rtol |want|."})
 public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "The DiT weights: a .pt state dict, a .pt training checkpoint (ema is used) or a .safetensors file.")
     Path checkpoint;
 
-    @Option(names = "--vae", description = "Verify a VAE instead: a diffusers-style folder (config.json + diffusion_pytorch_model.safetensors or .bin).")
-    Path vae;
-
-    @Option(names = "--vae-config", description = "config.json for a --vae given as a single weights file.")
-    Path vaeConfig;
+    @Mixin
+    VaeOptions vaeOptions = new VaeOptions();
 
     @Option(names = "--vectors", required = true, description = "The test-vector file (safetensors, see docs/test-vectors.md).")
     Path vectors;
@@ -35,13 +33,13 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--rtol", defaultValue = "1e-3", description = "Relative tolerance (default ${DEFAULT-VALUE}).")
     double rtol;
 
-    @Option(names = "--raw-weights", description = "Use the 'model' weights of a training checkpoint instead of 'ema'.")
-    boolean rawWeights;
+    @Mixin
+    WeightsOption weights = new WeightsOption();
 
     @Override
     public Integer call() throws Exception {
         Safetensors.Contents v = Safetensors.read(vectors);
-        if (vae != null) return verifyVae(v);
+        if (vaeOptions.vae != null) return verifyVae(v, vaeOptions.vae);
         if (checkpoint == null) throw new IllegalArgumentException("give --checkpoint (DiT groups) or --vae (VAE groups)");
         String modelJson = v.metadata().get("model");
         if (modelJson == null) throw new IllegalArgumentException(vectors + ": metadata has no 'model' configuration");
@@ -50,15 +48,15 @@ public final class VerifyCommand implements Callable<Integer> {
         int steps = Integer.parseInt(v.metadata().getOrDefault("diffusion_steps", "1000"));
         String schedule = v.metadata().getOrDefault("noise_schedule", "linear");
         DiffusionConfig diffusion = DiffusionConfig.defaults().withSchedule(schedule, steps).withLearnSigma(config.learnSigma());
-        Pretrained p = Pretrained.load(checkpoint, config, !rawWeights, 0);
+        Pretrained p = Pretrained.load(checkpoint, config, weights.preferEma(), 0);
         System.out.printf("verifying %s (%s, from %s) against %s%n", checkpoint.getFileName(), config.displayName(),
                 p.file().weightsKey().isEmpty() ? "state dict" : "'" + p.file().weightsKey() + "'", vectors.getFileName());
         Verify.Report report = Verify.run(p.model(), diffusion, v.tensors(), atol, rtol, line -> System.out.println(line));
         return summary(report);
     }
 
-    private int verifyVae(Safetensors.Contents v) throws Exception {
-        dit4j.vae.AutoencoderKL model = dit4j.vae.VaeFiles.load(vae, vaeConfig);
+    private int verifyVae(Safetensors.Contents v, Path vae) throws Exception {
+        dit4j.vae.AutoencoderKL model = dit4j.vae.VaeFiles.load(vae, vaeOptions.vaeConfig);
         String meta = v.metadata().get("vae");
         if (meta != null) {
             dit4j.vae.VaeConfig declared = dit4j.vae.VaeConfig.fromJson(new ObjectMapper().readTree(meta));
