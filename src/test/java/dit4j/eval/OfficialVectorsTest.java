@@ -104,6 +104,20 @@ class OfficialVectorsTest {
     }
 
     @Test
+    void theRawTrainingWeightsFailOnValues() throws Exception {
+        String name = "eps_learned_linear_p2";
+        Safetensors.Contents v = vectors(name);
+        DiTConfig config = configOf(v);
+        Pretrained raw = Pretrained.load(TestFiles.resource("official/" + name + ".train.pt"), config, false, 0);
+        assertEquals("model", raw.file().weightsKey());
+        Verify.Report r = Verify.run(raw.model(), Verify.diffusionOf(v.metadata(), config), v.tensors(), Verify.DEFAULT_ATOL, Verify.DEFAULT_RTOL, l -> {});
+        assertFalse(r.ok());
+        assertTrue(r.errors().isEmpty(), r.errors().toString());
+        assertTrue(r.lines().stream().anyMatch(l -> l.name().equals("forward.out") && !l.ok()));
+        assertTrue(r.lines().stream().anyMatch(l -> l.name().equals("ddpm.sample") && !l.ok()));
+    }
+
+    @Test
     void aWrongDiffusionFlagFails() throws Exception {
         // The x_0-predicting model read as an eps model: the loss, pmv and sampling groups must notice.
         String name = "x0_learned_cosine_p2";
