@@ -136,6 +136,22 @@ class OfficialVectorsTest {
     }
 
     @Test
+    void badSamplingInputsAreNamed() throws Exception {
+        String name = "eps_learned_linear_p2";
+        Safetensors.Contents v = vectors(name);
+        DiTConfig config = configOf(v);
+        Pretrained p = Pretrained.load(TestFiles.resource("official/" + name + ".safetensors"), config, true, 0);
+        Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(v.tensors());
+        org.bytedeco.pytorch.Tensor noise = t.get("ddpm.noise");
+        t.put("ddpm.noise", noise.narrow(0, 0, noise.size(0) - 1)); // one draw short
+        t.put("ddim.clip_denoised", dit4j.runtime.Tensors.floats(new float[] {0.5f}, 1));
+        Verify.Report r = Verify.run(p.model(), Verify.diffusionOf(v.metadata(), config), t, Verify.DEFAULT_ATOL, Verify.DEFAULT_RTOL, l -> {});
+        assertFalse(r.ok());
+        assertTrue(r.errors().stream().anyMatch(e -> e.startsWith("group 'ddpm'") && e.contains("'ddpm.noise'")), r.errors().toString());
+        assertTrue(r.errors().stream().anyMatch(e -> e.startsWith("group 'ddim'") && e.contains("'ddim.clip_denoised'")), r.errors().toString());
+    }
+
+    @Test
     void badMetadataIsNamed() throws Exception {
         DiTConfig config = configOf(vectors("kl_learned_linear_p2"));
         Verify.VectorException e = org.junit.jupiter.api.Assertions.assertThrows(Verify.VectorException.class,
