@@ -8,7 +8,7 @@ imported from there unmodified (nothing of it is copied into this repository). W
 python3-torch (1.13). models.py imports PatchEmbed, Attention and Mlp from timm, which Debian does
 not package: the three layers are written out below, as timm 0.x defines them for the arguments
 models.py passes, and installed as the module timm.models.vision_transformer. Nothing else is
-replaced.
+replaced: diffusion/ needs only numpy and torch (timestep_sampler.py's torch.distributed included).
 
 For every configuration NAME it writes
   NAME.vectors.safetensors   the groups of docs/test-vectors.md, computed with the EMA weights

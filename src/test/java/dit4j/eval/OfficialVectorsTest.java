@@ -152,6 +152,25 @@ class OfficialVectorsTest {
     }
 
     @Test
+    void theDdpmDrawsAreUsedInTheirOrder() throws Exception {
+        String name = "eps_learned_linear_p2";
+        Safetensors.Contents v = vectors(name);
+        DiTConfig config = configOf(v);
+        Pretrained p = Pretrained.load(TestFiles.resource("official/" + name + ".safetensors"), config, true, 0);
+        Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>();
+        for (String k : v.tensors().keySet()) if (k.startsWith("ddpm.")) t.put(k, v.tensors().get(k));
+        org.bytedeco.pytorch.Tensor noise = t.get("ddpm.noise").clone();
+        org.bytedeco.pytorch.Tensor first = noise.select(0, 1).clone();
+        noise.select(0, 1).copy_(noise.select(0, 2));
+        noise.select(0, 2).copy_(first); // the first two steps' draws swapped
+        t.put("ddpm.noise", noise);
+        Verify.Report r = Verify.run(p.model(), Verify.diffusionOf(v.metadata(), config), t, Verify.DEFAULT_ATOL, Verify.DEFAULT_RTOL, l -> {});
+        assertTrue(r.errors().isEmpty(), r.errors().toString());
+        assertEquals(1, r.lines().size());
+        assertFalse(r.lines().get(0).ok(), r.lines().toString());
+    }
+
+    @Test
     void badMetadataIsNamed() throws Exception {
         DiTConfig config = configOf(vectors("kl_learned_linear_p2"));
         Verify.VectorException e = org.junit.jupiter.api.Assertions.assertThrows(Verify.VectorException.class,
