@@ -6,7 +6,7 @@ It implements DiT and the Gaussian diffusion of the paper's official code in pla
 parameter names, same numerics), builds a few small models with non-trivial weights, and writes
 for each configuration NAME:
 
-  NAME.vectors.safetensors   the groups of shared/spec/test-vectors.md, computed with the EMA weights
+  NAME.vectors.safetensors   the groups of docs/test-vectors.md, computed with the EMA weights
   NAME.state_dict.pt         torch.save(ema.state_dict())
   NAME.train.pt              {"model", "ema", "opt", "args"} as the official train.py saves (args a Namespace)
   NAME.safetensors           the EMA state dict as safetensors

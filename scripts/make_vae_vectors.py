@@ -5,7 +5,7 @@
 diffusers' AutoencoderKL architecture written out in plain PyTorch with diffusers' parameter names.
 For each configuration NAME it writes a hub-style folder NAME/ (config.json and
 diffusion_pytorch_model.safetensors, or .bin with the older query/key/value/proj_attn names) and
-NAME.vectors.safetensors with the VAE groups of shared/spec/test-vectors.md.
+NAME.vectors.safetensors with the VAE groups of docs/test-vectors.md.
 """
 import json
 import os

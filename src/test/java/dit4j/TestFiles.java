@@ -3,7 +3,7 @@ package dit4j;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 
-/** Paths of committed test fixtures (made by scripts/make_test_vectors.py). */
+/** Paths of committed test fixtures (see docs/test-vectors.md for the scripts that make them). */
 public final class TestFiles {
     private TestFiles() {}
 

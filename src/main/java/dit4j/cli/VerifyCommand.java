@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code dit verify}: check a checkpoint against PyTorch test vectors. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Run every group of a test-vector file (forward, cfg, loss, grad, pmv, ddim; with --vae the VAE groups) and compare with the expected tensors.",
+        description = {"Run every group of a test-vector file (forward, cfg, loss, grad, pmv, ddim, ddpm; with --vae the VAE groups) and compare with the expected tensors.",
                 "Prints one line per tensor with its max absolute and relative error; exits 1 if any is outside |got - want| <= atol + rtol |want|."})
 public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "The DiT weights: a .pt state dict, a .pt training checkpoint (ema is used) or a .safetensors file.")
@@ -45,9 +45,7 @@ public final class VerifyCommand implements Callable<Integer> {
         if (modelJson == null) throw new IllegalArgumentException(vectors + ": metadata has no 'model' configuration");
         JsonNode node = new ObjectMapper().readTree(modelJson);
         DiTConfig config = DiTConfig.fromJson(node);
-        int steps = Integer.parseInt(v.metadata().getOrDefault("diffusion_steps", "1000"));
-        String schedule = v.metadata().getOrDefault("noise_schedule", "linear");
-        DiffusionConfig diffusion = DiffusionConfig.defaults().withSchedule(schedule, steps).withLearnSigma(config.learnSigma());
+        DiffusionConfig diffusion = Verify.diffusionOf(v.metadata(), config);
         Pretrained p = Pretrained.load(checkpoint, config, weights.preferEma(), 0);
         System.out.printf("verifying %s (%s, from %s) against %s%n", checkpoint.getFileName(), config.displayName(),
                 p.file().weightsKey().isEmpty() ? "state dict" : "'" + p.file().weightsKey() + "'", vectors.getFileName());

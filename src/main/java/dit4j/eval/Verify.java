@@ -1,6 +1,7 @@
 package dit4j.eval;
 
 import dit4j.diffusion.DdimSampler;
+import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
 import dit4j.diffusion.GaussianDiffusion;
@@ -8,6 +9,7 @@ import dit4j.diffusion.NoiseSource;
 import dit4j.diffusion.Sampler;
 import dit4j.io.StateDicts;
 import dit4j.model.DiT;
+import dit4j.model.DiTConfig;
 import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import java.util.ArrayList;
@@ -22,16 +24,15 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * Checks a model against test vectors (the format of {@code shared/spec/test-vectors.md}): runs
- * every group present and compares each expected tensor with
- * {@code |got - want| <= atol + rtol * |want|}.
+ * Checks a model against test vectors (the format of {@code docs/test-vectors.md}): runs every
+ * group present and compares each expected tensor with {@code |got - want| <= atol + rtol * |want|}.
  */
 public final class Verify {
     private Verify() {}
 
     public static final double DEFAULT_ATOL = 1e-4;
     public static final double DEFAULT_RTOL = 1e-3;
-    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim");
+    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim", "ddpm");
     public static final List<String> VAE_GROUPS = List.of("vae_encode", "vae_sample", "vae_decode", "vae_recon");
 
     /** One compared tensor. */
@@ -68,6 +69,34 @@ public final class Verify {
         return ordered;
     }
 
+    /**
+     * The diffusion a vector file was made with: {@code diffusion_steps}, {@code noise_schedule} and
+     * the {@code create_diffusion} flags {@code predict_xstart}, {@code sigma_small}, {@code use_kl},
+     * {@code rescale_learned_sigmas} ("true"/"false"; absent means the official default, false),
+     * with learn_sigma taken from the model configuration.
+     */
+    public static DiffusionConfig diffusionOf(Map<String, String> metadata, DiTConfig model) {
+        String stepsText = metadata.getOrDefault("diffusion_steps", "1000");
+        int steps;
+        try {
+            steps = Integer.parseInt(stepsText.trim());
+        } catch (NumberFormatException e) {
+            throw new VectorException("metadata 'diffusion_steps' must be a whole number, got '" + stepsText + "'");
+        }
+        return new DiffusionConfig(metadata.getOrDefault("noise_schedule", "linear"), steps, model.learnSigma(),
+                flag(metadata, "predict_xstart"), flag(metadata, "sigma_small"), flag(metadata, "use_kl"), flag(metadata, "rescale_learned_sigmas"));
+    }
+
+    private static boolean flag(Map<String, String> metadata, String key) {
+        String v = metadata.get(key);
+        if (v == null) return false;
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new VectorException("metadata '" + key + "' must be \"true\" or \"false\", got '" + v + "'");
+        };
+    }
+
     public static Report run(DiT model, DiffusionConfig diffusion, Map<String, Tensor> v, double atol, double rtol, Consumer<Line> onLine) {
         List<Line> lines = new ArrayList<>();
         List<String> errors = new ArrayList<>();
@@ -87,6 +116,7 @@ public final class Verify {
                     case "grad" -> grad(model, diffusion, c);
                     case "pmv" -> pmv(model, diffusion, c);
                     case "ddim" -> ddim(model, diffusion, c);
+                    case "ddpm" -> ddpm(model, diffusion, c);
                     default -> throw new IllegalStateException(group);
                 }
             } catch (RuntimeException e) {
@@ -195,7 +225,7 @@ public final class Verify {
             Tensor y = c.input("pmv.y", ScalarType.Long, 1);
             GaussianDiffusion d = diffusion.create(Long.toString(c.count("pmv.respacing")));
             GaussianDiffusion.MeanVariance out = d.pMeanVariance((x, t) -> model.forward(x, t, y),
-                    c.input("pmv.x", ScalarType.Float, 4), c.input("pmv.t", ScalarType.Long, 1), false);
+                    c.input("pmv.x", ScalarType.Float, 4), c.input("pmv.t", ScalarType.Long, 1), c.flag("pmv.clip_denoised"));
             c.compare("pmv.mean", out.mean());
             c.compare("pmv.variance", out.variance());
             c.compare("pmv.log_variance", out.logVariance());
@@ -210,9 +240,33 @@ public final class Verify {
         GaussianDiffusion d = diffusion.create(Long.toString(c.count("ddim.respacing")));
         Sampler sampler = new DdimSampler(d, 0.0);
         Tensor out = sampler.sample((x, t) -> model.forwardWithCfg(x, t, y, scale, 3), noise,
-                x -> torch.zeros_like(x), false, Sampler.Progress.NONE);
+                x -> torch.zeros_like(x), c.flag("ddim.clip_denoised"), Sampler.Progress.NONE);
         Tensor want = c.expected("ddim.sample");
         c.compare("ddim.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
+    }
+
+    /** The official p_sample_loop with guidance; ddpm.noise[0] is x_T and ddpm.noise[k] the draw of step k. */
+    private static void ddpm(DiT model, DiffusionConfig diffusion, Checker c) {
+        Tensor noise = c.input("ddpm.noise", ScalarType.Float, 5);
+        Tensor y = c.input("ddpm.y", ScalarType.Long, 1);
+        double scale = c.scalar("ddpm.scale");
+        GaussianDiffusion d = diffusion.create(Long.toString(c.count("ddpm.respacing")));
+        if (noise.size(0) != d.numTimesteps + 1) {
+            throw new VectorException("tensor 'ddpm.noise' has shape " + Tensors.shapeString(noise) + ": expected " + (d.numTimesteps + 1)
+                    + " along dimension 0 (x_T, then one draw per step)");
+        }
+        int[] drawn = {0};
+        NoiseSource injected = x -> {
+            Tensor z = noise.select(0, ++drawn[0]);
+            if (!Tensors.sameShape(z, x)) {
+                throw new VectorException("'ddpm.noise' draws have shape " + Tensors.shapeString(z) + " but the samples have " + Tensors.shapeString(x));
+            }
+            return z;
+        };
+        Tensor out = new DdpmSampler(d).sample((x, t) -> model.forwardWithCfg(x, t, y, scale, 3), noise.select(0, 0), injected,
+                c.flag("ddpm.clip_denoised"), Sampler.Progress.NONE);
+        Tensor want = c.expected("ddpm.sample");
+        c.compare("ddpm.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
     }
 
     /** Reads inputs with checks and compares outputs. */
@@ -254,6 +308,14 @@ public final class Verify {
             if (t == null) throw new VectorException("missing tensor '" + key + "'");
             if (t.numel() != 1) throw new VectorException("tensor '" + key + "' has shape " + Tensors.shapeString(t) + ", expected one value");
             return Tensors.toDoubles(t)[0];
+        }
+
+        /** An optional 0/1 switch; absent means false. */
+        boolean flag(String key) {
+            if (!v.containsKey(key)) return false;
+            double d = scalar(key);
+            if (d != 0 && d != 1) throw new VectorException("tensor '" + key + "' must be 0 or 1, got " + d);
+            return d == 1;
         }
 
         long count(String key) {
