@@ -1,8 +1,14 @@
 package dit4j.diffusion;
 
-import org.bytedeco.pytorch.Scalar;
+import static dit4j.runtime.TensorMath.add;
+import static dit4j.runtime.TensorMath.div;
+import static dit4j.runtime.TensorMath.mul;
+import static dit4j.runtime.TensorMath.oneMinus;
+import static dit4j.runtime.TensorMath.sqrt;
+import static dit4j.runtime.TensorMath.square;
+import static dit4j.runtime.TensorMath.sub;
+
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /** DDIM (Song et al.): deterministic at eta = 0, ancestral-like as eta grows to 1. */
 public final class DdimSampler implements Sampler {
@@ -22,14 +28,10 @@ public final class DdimSampler implements Sampler {
         Tensor eps = diffusion.predictEpsFromXstart(x, t, out.predXstart());
         Tensor alphaBar = diffusion.alphaBar(t, x);
         Tensor alphaBarPrev = diffusion.alphaBarPrev(t, x);
-        Scalar one = new Scalar(1.0);
-        Tensor sigma = torch.sqrt(alphaBarPrev.neg().add(one).div(alphaBar.neg().add(one)))
-                .mul(new Scalar(eta))
-                .mul(torch.sqrt(alphaBar.div(alphaBarPrev).neg().add(one)));
+        Tensor sigma = mul(mul(eta, sqrt(div(oneMinus(alphaBarPrev), oneMinus(alphaBar)))), sqrt(oneMinus(div(alphaBar, alphaBarPrev))));
         Tensor noise = noiseSource.randnLike(x);
-        Tensor meanPred = out.predXstart().mul(torch.sqrt(alphaBarPrev))
-                .add(torch.sqrt(alphaBarPrev.neg().add(one).sub(sigma.mul(sigma))).mul(eps));
-        return meanPred.add(ReverseLoop.nonzeroMask(t, x).mul(sigma).mul(noise));
+        Tensor meanPred = add(mul(out.predXstart(), sqrt(alphaBarPrev)), mul(sqrt(sub(oneMinus(alphaBarPrev), square(sigma))), eps));
+        return add(meanPred, mul(ReverseLoop.nonzeroMask(t, x), sigma, noise));
     }
 
     @Override

@@ -1,8 +1,10 @@
 package dit4j.diffusion;
 
-import org.bytedeco.pytorch.Scalar;
+import static dit4j.runtime.TensorMath.add;
+import static dit4j.runtime.TensorMath.exp;
+import static dit4j.runtime.TensorMath.mul;
+
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /** Ancestral sampling (DDPM): x_{t-1} = mean + sigma z, with no noise at the last step. */
 public final class DdpmSampler implements Sampler {
@@ -16,7 +18,7 @@ public final class DdpmSampler implements Sampler {
     public Tensor pSample(Denoiser model, Tensor x, Tensor t, NoiseSource noiseSource, boolean clipDenoised) {
         GaussianDiffusion.MeanVariance out = diffusion.pMeanVariance(model, x, t, clipDenoised);
         Tensor noise = noiseSource.randnLike(x);
-        return out.mean().add(ReverseLoop.nonzeroMask(t, x).mul(torch.exp(out.logVariance().mul(new Scalar(0.5)))).mul(noise));
+        return add(out.mean(), mul(ReverseLoop.nonzeroMask(t, x), exp(mul(0.5, out.logVariance())), noise));
     }
 
     @Override

@@ -1,5 +1,12 @@
 package dit4j.diffusion;
 
+import static dit4j.runtime.TensorMath.add;
+import static dit4j.runtime.TensorMath.exp;
+import static dit4j.runtime.TensorMath.mul;
+import static dit4j.runtime.TensorMath.square;
+import static dit4j.runtime.TensorMath.sub;
+import static dit4j.runtime.TensorMath.tanh;
+
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -15,18 +22,13 @@ public final class DiffusionUtils {
 
     /** KL divergence between two Gaussians given by mean and log-variance, elementwise. */
     public static Tensor normalKl(Tensor mean1, Tensor logvar1, Tensor mean2, Tensor logvar2) {
-        Tensor diff = mean1.sub(mean2);
-        return logvar2.add(s(-1.0))
-                .sub(logvar1)
-                .add(torch.exp(logvar1.sub(logvar2)))
-                .add(diff.mul(diff).mul(torch.exp(logvar2.neg())))
-                .mul(s(0.5));
+        // 0.5 * (-1 + logvar2 - logvar1 + exp(logvar1 - logvar2) + (mean1 - mean2)^2 * exp(-logvar2))
+        return mul(0.5, add(add(sub(add(logvar2, -1.0), logvar1), exp(sub(logvar1, logvar2))), mul(square(sub(mean1, mean2)), exp(logvar2.neg()))));
     }
 
-    /** A fast approximation of the standard normal CDF. */
+    /** A fast approximation of the standard normal CDF: 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))). */
     public static Tensor approxStandardNormalCdf(Tensor x) {
-        Tensor inner = x.add(torch.pow(x, s(3)).mul(s(0.044715))).mul(s(Math.sqrt(2.0 / Math.PI)));
-        return torch.tanh(inner).add(s(1.0)).mul(s(0.5));
+        return mul(0.5, add(tanh(mul(Math.sqrt(2.0 / Math.PI), add(x, mul(0.044715, torch.pow(x, s(3)))))), 1.0));
     }
 
     /**

@@ -1,11 +1,19 @@
 package dit4j.diffusion;
 
+import static dit4j.runtime.TensorMath.add;
+import static dit4j.runtime.TensorMath.cat;
+import static dit4j.runtime.TensorMath.div;
+import static dit4j.runtime.TensorMath.exp;
+import static dit4j.runtime.TensorMath.mul;
+import static dit4j.runtime.TensorMath.oneMinus;
+import static dit4j.runtime.TensorMath.split;
+import static dit4j.runtime.TensorMath.sub;
+
 import dit4j.runtime.Tensors;
 import java.util.Arrays;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -37,6 +45,9 @@ public final class GaussianDiffusion {
     /** p(x_{t-1} | x_t): mean, variance, log-variance and the x_0 prediction. */
     public record MeanVariance(Tensor mean, Tensor variance, Tensor logVariance, Tensor predXstart) {}
 
+    /** q(x_{t-1} | x_t, x_0): the true posterior, given the true x_0. */
+    public record Posterior(Tensor mean, Tensor variance, Tensor logVariance) {}
+
     /** Per-sample loss terms; {@code vb} is null when the variance is not learned. */
     public record Losses(Tensor loss, Tensor mse, Tensor vb) {}
 
@@ -51,7 +62,6 @@ public final class GaussianDiffusion {
     final double[] betas;
     final double[] alphasCumprod;
     final double[] alphasCumprodPrev;
-    final double[] alphasCumprodNext;
     final double[] sqrtAlphasCumprod;
     final double[] sqrtOneMinusAlphasCumprod;
     final double[] sqrtRecipAlphasCumprod;
@@ -89,10 +99,8 @@ public final class GaussianDiffusion {
             alphasCumprod[i] = acc;
         }
         alphasCumprodPrev = new double[n];
-        alphasCumprodNext = new double[n];
         for (int i = 0; i < n; i++) {
             alphasCumprodPrev[i] = i == 0 ? 1.0 : alphasCumprod[i - 1];
-            alphasCumprodNext[i] = i == n - 1 ? 0.0 : alphasCumprod[i + 1];
         }
         sqrtAlphasCumprod = map(alphasCumprod, Math::sqrt);
         sqrtOneMinusAlphasCumprod = map(alphasCumprod, a -> Math.sqrt(1.0 - a));
@@ -175,13 +183,13 @@ public final class GaussianDiffusion {
 
     /** Sample from q(x_t | x_0): {@code sqrt(abar) x_0 + sqrt(1 - abar) noise}. */
     public Tensor qSample(Tensor xStart, Tensor t, Tensor noise) {
-        return extract(sqrtAlphasCumprod, t, xStart).mul(xStart).add(extract(sqrtOneMinusAlphasCumprod, t, xStart).mul(noise));
+        return add(mul(extract(sqrtAlphasCumprod, t, xStart), xStart), mul(extract(sqrtOneMinusAlphasCumprod, t, xStart), noise));
     }
 
     /** q(x_{t-1} | x_t, x_0): mean, variance and clipped log-variance. */
-    public MeanVariance qPosteriorMeanVariance(Tensor xStart, Tensor xT, Tensor t) {
-        Tensor mean = extract(posteriorMeanCoef1, t, xT).mul(xStart).add(extract(posteriorMeanCoef2, t, xT).mul(xT));
-        return new MeanVariance(mean, extract(posteriorVariance, t, xT), extract(posteriorLogVarianceClipped, t, xT), xStart);
+    public Posterior qPosteriorMeanVariance(Tensor xStart, Tensor xT, Tensor t) {
+        Tensor mean = add(mul(extract(posteriorMeanCoef1, t, xT), xStart), mul(extract(posteriorMeanCoef2, t, xT), xT));
+        return new Posterior(mean, extract(posteriorVariance, t, xT), extract(posteriorLogVarianceClipped, t, xT));
     }
 
     // ---------------------------------------------------------------- reverse process
@@ -199,14 +207,14 @@ public final class GaussianDiffusion {
             if (modelOutput.size(1) != 2 * c) {
                 throw new IllegalArgumentException("a learned-variance diffusion needs " + 2 * c + " model output channels, got " + modelOutput.size(1));
             }
-            Tensor[] parts = Tensors.parts(modelOutput.split(c, 1));
+            Tensor[] parts = split(modelOutput, c, 1);
             modelOutput = parts[0];
             Tensor minLog = extract(posteriorLogVarianceClipped, t, x);
             Tensor maxLog = extract(logBetas, t, x);
             // The model's values in [-1, 1] interpolate between the two extreme variances.
-            Tensor frac = parts[1].add(s(1)).div(s(2));
-            logVariance = frac.mul(maxLog).add(frac.neg().add(s(1)).mul(minLog));
-            variance = torch.exp(logVariance);
+            Tensor frac = div(add(parts[1], 1.0), 2.0);
+            logVariance = add(mul(frac, maxLog), mul(oneMinus(frac), minLog));
+            variance = exp(logVariance);
         } else {
             boolean large = modelVarType == ModelVarType.FIXED_LARGE;
             variance = extract(large ? fixedLargeVariance : posteriorVariance, t, x).expand(x.sizes()).contiguous();
@@ -219,11 +227,11 @@ public final class GaussianDiffusion {
     }
 
     public Tensor predictXstartFromEps(Tensor xT, Tensor t, Tensor eps) {
-        return extract(sqrtRecipAlphasCumprod, t, xT).mul(xT).sub(extract(sqrtRecipm1AlphasCumprod, t, xT).mul(eps));
+        return sub(mul(extract(sqrtRecipAlphasCumprod, t, xT), xT), mul(extract(sqrtRecipm1AlphasCumprod, t, xT), eps));
     }
 
     public Tensor predictEpsFromXstart(Tensor xT, Tensor t, Tensor predXstart) {
-        return extract(sqrtRecipAlphasCumprod, t, xT).mul(xT).sub(predXstart).div(extract(sqrtRecipm1AlphasCumprod, t, xT));
+        return div(sub(mul(extract(sqrtRecipAlphasCumprod, t, xT), xT), predXstart), extract(sqrtRecipm1AlphasCumprod, t, xT));
     }
 
     /** alpha-bar at t and at the previous kept step, for samplers that need them. */
@@ -242,7 +250,7 @@ public final class GaussianDiffusion {
      * the discretised decoder NLL at t = 0.
      */
     public Tensor vbTermsBpd(Tensor modelOutput, Tensor xStart, Tensor xT, Tensor t, boolean clipDenoised) {
-        MeanVariance truth = qPosteriorMeanVariance(xStart, xT, t);
+        Posterior truth = qPosteriorMeanVariance(xStart, xT, t);
         MeanVariance out = pMeanVarianceFromOutput(modelOutput, xT, t, clipDenoised);
         Tensor kl = DiffusionUtils.meanFlat(DiffusionUtils.normalKl(truth.mean(), truth.logVariance(), out.mean(), out.logVariance())).div(s(Math.log(2.0)));
         Tensor nll = DiffusionUtils.discretizedGaussianLogLikelihood(xStart, out.mean(), out.logVariance().mul(s(0.5))).neg();
@@ -269,9 +277,9 @@ public final class GaussianDiffusion {
         Tensor vb = null;
         if (modelVarType.learned()) {
             long c = xT.size(1);
-            Tensor[] parts = Tensors.parts(modelOutput.split(c, 1));
+            Tensor[] parts = split(modelOutput, c, 1);
             modelOutput = parts[0];
-            Tensor frozen = torch.cat(new TensorVector(modelOutput.detach(), parts[1]), 1);
+            Tensor frozen = cat(1, modelOutput.detach(), parts[1]);
             vb = vbTermsBpd(frozen, xStart, xT, t, false);
             if (lossType == LossType.RESCALED_MSE) vb = vb.mul(s(numTimesteps / 1000.0));
         }

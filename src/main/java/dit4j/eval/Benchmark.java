@@ -22,7 +22,6 @@ import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -126,7 +125,7 @@ public final class Benchmark {
         Generator g = torch.createCPUGenerator(1);
         int b = o.batch();
         Tensor z = torch.randn(new long[] {b, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
-        Tensor x = torch.cat(new TensorVector(z, z), 0);
+        Tensor x = dit4j.runtime.TensorMath.cat(0, z, z);
         long[] labels = new long[2 * b];
         for (int i = 0; i < b; i++) {
             labels[i] = i % c.numClasses();

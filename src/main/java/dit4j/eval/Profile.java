@@ -63,8 +63,8 @@ public final class Profile {
         Timer time = new Timer(precision, train);
         List<Part> parts = new ArrayList<>();
         parts.add(new Part("patch embed + pos_embed", 1, time.ms(() -> model.embedPatches(x))));
-        parts.add(new Part("t_embedder + y_embedder", 1, time.ms(() -> model.conditioning(t, y, null))));
-        parts.add(new Part("adaLN_modulation (SiLU, Linear D->6D)", depth, time.ms(() -> block.adaLN_modulation.forward(torch.silu(cond)))));
+        parts.add(new Part("t_embedder + y_embedder", 1, time.ms(() -> model.conditioning(t, y))));
+        parts.add(new Part("adaLN_modulation (SiLU, Linear D->6D)", depth, time.ms(() -> block.adaLN_modulation.linear.forward(torch.silu(cond)))));
         parts.add(new Part("LayerNorm + modulate", 2 * depth, time.ms(() -> Modulation.modulate(Modulation.layerNorm(tokens), vec6, vec6))));
         parts.add(new Part("attn.qkv (Linear D->3D)", depth, time.ms(() -> block.attn.qkv.forward(tokens))));
         parts.add(new Part("attention core (" + (precision == Precision.BFLOAT16 ? "two bf16 matmuls" : "fused SDPA") + ")", depth,

@@ -1,6 +1,5 @@
 package dit4j.model;
 
-import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
@@ -25,13 +24,9 @@ public final class Attention extends Module {
     public Tensor forward(Tensor x) {
         long b = x.size(0), n = x.size(1), c = x.size(2);
         // (B, N, 3C) -> (3, B, heads, N, head_dim)
-        // The qkv projection dies once attention has used it.
-        Tensor heads = Step.nested(() -> {
-            Tensor qkvHeads = qkv.forward(x).view(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
-            Tensor q = qkvHeads.select(0, 0), k = qkvHeads.select(0, 1), v = qkvHeads.select(0, 2);
-            return attend(q, k, v).transpose(1, 2).reshape(b, n, c);
-        });
-        return proj.forward(heads);
+        Tensor qkvHeads = qkv.forward(x).view(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
+        Tensor q = qkvHeads.select(0, 0), k = qkvHeads.select(0, 1), v = qkvHeads.select(0, 2);
+        return proj.forward(attend(q, k, v).transpose(1, 2).reshape(b, n, c));
     }
 
     /** Attention of (B, heads, N, head_dim) queries, keys and values: fused in float32, two matmuls under bf16 autocast. */

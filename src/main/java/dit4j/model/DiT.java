@@ -1,5 +1,10 @@
 package dit4j.model;
 
+import static dit4j.runtime.TensorMath.add;
+import static dit4j.runtime.TensorMath.cat;
+import static dit4j.runtime.TensorMath.mul;
+import static dit4j.runtime.TensorMath.sub;
+
 import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import java.util.ArrayList;
@@ -8,10 +13,7 @@ import java.util.List;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Diffusion model with a Transformer backbone (Peebles & Xie, 2022), parameter for parameter the
@@ -48,6 +50,9 @@ public final class DiT extends Module {
         }
         blocks = Collections.unmodifiableList(list);
         final_layer = register_module("final_layer", new FinalLayer(d, config.patchSize(), config.outChannels()));
+        // Unlike a new nn.Module, a new DiT is in eval mode: training mode means label dropout,
+        // which needs the trainer's generator (useGenerator), and TrainState sets both.
+        eval();
     }
 
     /** A freshly initialised model, as the official constructor leaves it. */
@@ -68,21 +73,21 @@ public final class DiT extends Module {
         }
     }
 
-    /** The model in eval semantics: no label dropout. */
-    public Tensor forward(Tensor x, Tensor t, Tensor y) {
-        return forward(x, t, y, null);
+    /** The generator that training-mode label dropout draws from. */
+    public void useGenerator(Generator g) {
+        y_embedder.dropoutRng = g;
     }
 
     /**
      * @param x (N, C, H, W) inputs, images or latents
      * @param t (N) integer timesteps
-     * @param y (N) class labels; {@code numClasses} is the null class
-     * @param labelDropoutRng non-null during training: drop labels to the null class with this generator
+     * @param y (N) class labels; {@code numClasses} is the null class (dropped to it at random in training mode)
      * @return (N, outChannels, H, W)
      */
-    public Tensor forward(Tensor x, Tensor t, Tensor y, Generator labelDropoutRng) {
+    public Tensor forward(Tensor x, Tensor t, Tensor y) {
         Tensor h = embedPatches(x);
-        Tensor c = conditioning(t, y, labelDropoutRng);
+        Tensor c = conditioning(t, y);
+        // Native memory is scoped once per block: each block's temporaries die as it returns.
         for (DiTBlock block : blocks) {
             Tensor in = h;
             h = Step.nested(() -> block.forward(in, c));
@@ -97,13 +102,13 @@ public final class DiT extends Module {
     }
 
     /** The conditioning vector {@code c = t_embedder(t) + y_embedder(y)}. */
-    public Tensor conditioning(Tensor t, Tensor y, Generator labelDropoutRng) {
-        return t_embedder.forward(t).add(y_embedder.forward(y, labelDropoutRng));
+    public Tensor conditioning(Tensor t, Tensor y) {
+        return t_embedder.forward(t).add(y_embedder.forward(y));
     }
 
     /** Final layer and unpatchify. */
     public Tensor head(Tensor h, Tensor c) {
-        return Step.nested(() -> unpatchify(final_layer.forward(h, c)));
+        return unpatchify(final_layer.forward(h, c));
     }
 
     /**
@@ -116,15 +121,14 @@ public final class DiT extends Module {
     public Tensor forwardWithCfg(Tensor x, Tensor t, Tensor y, double cfgScale, int guidedChannels) {
         long half = x.size(0) / 2;
         Tensor h = x.narrow(0, 0, half);
-        Tensor modelOut = forward(torch.cat(new TensorVector(h, h), 0), t, y);
+        Tensor modelOut = forward(cat(0, h, h), t, y);
         long outC = modelOut.size(1);
         long ch = Math.min(guidedChannels, outC);
-        Tensor eps = modelOut.narrow(1, 0, ch);
-        Tensor cond = eps.narrow(0, 0, half), uncond = eps.narrow(0, half, half);
-        Tensor halfEps = uncond.add(cond.sub(uncond).mul(new Scalar(cfgScale)));
-        Tensor guided = torch.cat(new TensorVector(halfEps, halfEps), 0);
-        if (ch == outC) return guided;
-        return torch.cat(new TensorVector(guided, modelOut.narrow(1, ch, outC - ch)), 1);
+        Tensor eps = modelOut.narrow(1, 0, ch), rest = modelOut.narrow(1, ch, outC - ch);
+        Tensor condEps = eps.narrow(0, 0, half), uncondEps = eps.narrow(0, half, half);
+        Tensor halfEps = add(uncondEps, mul(cfgScale, sub(condEps, uncondEps)));
+        eps = cat(0, halfEps, halfEps);
+        return ch == outC ? eps : cat(1, eps, rest);
     }
 
     /** (N, T, p*p*C) -> (N, C, H, W). */

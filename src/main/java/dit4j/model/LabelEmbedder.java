@@ -17,6 +17,8 @@ public final class LabelEmbedder extends Module {
     public final int numClasses;
     public final double dropoutProb;
     private final Module table;
+    /** Draws label dropout; the trainer's one generator, so draws come in the official order. */
+    Generator dropoutRng;
 
     public LabelEmbedder(int numClasses, int hidden, double dropoutProb) {
         this.numClasses = numClasses;
@@ -34,9 +36,12 @@ public final class LabelEmbedder extends Module {
         return torch.where(drop, new Scalar((long) numClasses), labels);
     }
 
-    /** Embeds labels; a non-null {@code dropoutRng} turns on training-time label dropout. */
-    public Tensor forward(Tensor labels, Generator dropoutRng) {
-        if (dropoutRng != null && dropoutProb > 0) labels = tokenDrop(labels, dropoutRng);
+    /** Embeds labels; in training mode with a dropout probability, drops them first, as the official {@code forward(labels, train)}. */
+    public Tensor forward(Tensor labels) {
+        if (is_training() && dropoutProb > 0) {
+            if (dropoutRng == null) throw new IllegalStateException("label dropout in training mode needs a generator: call DiT.useGenerator first");
+            labels = tokenDrop(labels, dropoutRng);
+        }
         return torch.embedding(embeddingTable, labels);
     }
 

@@ -1,6 +1,5 @@
 package dit4j.model;
 
-import dit4j.runtime.Step;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Module;
@@ -22,17 +21,14 @@ public final class Mlp extends Module {
     }
 
     /**
-     * {@code gelu_tanh(fc1(x))}. fc1's output dies as soon as the activation exists (a 4x-wide
-     * tensor); without autograd (sampling) the activation overwrites it instead, one 4x-wide
-     * tensor less per block.
+     * {@code gelu_tanh(fc1(x))}. Without autograd (sampling) the activation overwrites fc1's
+     * output, one 4x-wide tensor less per block.
      */
     public Tensor hidden(Tensor x) {
-        return Step.nested(() -> {
-            Tensor h = fc1.forward(x);
-            if (!InferenceMode.is_enabled()) return torch.gelu(h, "tanh");
-            torch.gelu_(h, "tanh"); // returns a borrowed reference: keep the owning handle
-            return h;
-        });
+        Tensor h = fc1.forward(x);
+        if (!InferenceMode.is_enabled()) return torch.gelu(h, "tanh");
+        torch.gelu_(h, "tanh"); // returns a borrowed reference: keep the owning handle
+        return h;
     }
 
     void initialize(Generator g) {

@@ -1,25 +1,15 @@
 package dit4j.model;
 
-import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
-/** adaLN pieces shared by the blocks and the final layer (public for the profiler). */
+/** The adaLN operations of {@code models.py} shared by the blocks and the final layer (public for the profiler). */
 public final class Modulation {
     private Modulation() {}
 
     static final double LN_EPS = 1e-6;
 
-    /** {@code adaLN_modulation = Sequential(SiLU(), Linear(D, k*D))}: the container, registered on the parent. */
-    static Module adaLNContainer(Module parent) {
-        return parent.register_module("adaLN_modulation", new Module());
-    }
-
-    /** The container's Linear, at index "1" as in the official Sequential. */
-    static Linear adaLNLinear(Module container, int hidden, int chunks) {
-        return container.register_module("1", new Linear(hidden, chunks * hidden));
-    }
 
     /** LayerNorm over the last dimension, without affine parameters, eps 1e-6. */
     public static Tensor layerNorm(Tensor x) {

@@ -1,11 +1,12 @@
 package dit4j.model;
 
+import static dit4j.runtime.TensorMath.cat;
+
 import dit4j.runtime.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -33,9 +34,9 @@ public final class TimestepEmbedder extends Module {
         Tensor k = torch.arange(new Scalar(0), new Scalar(half), Tensors.options(ScalarType.Float));
         Tensor freqs = torch.exp(k.mul(new Scalar(-Math.log(MAX_PERIOD))).div(new Scalar(half))).to(t.device(), ScalarType.Float);
         Tensor args = t.unsqueeze(1).to(ScalarType.Float).mul(freqs.unsqueeze(0));
-        Tensor embedding = torch.cat(new TensorVector(torch.cos(args), torch.sin(args)), -1);
+        Tensor embedding = cat(-1, torch.cos(args), torch.sin(args));
         if (dim % 2 == 1) {
-            embedding = torch.cat(new TensorVector(embedding, torch.zeros_like(embedding.narrow(1, 0, 1))), -1);
+            embedding = cat(-1, embedding, torch.zeros_like(embedding.narrow(1, 0, 1)));
         }
         return embedding;
     }

@@ -3,10 +3,8 @@ package dit4j.runtime;
 import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -24,21 +22,10 @@ public final class Tensors {
         return torch.empty(shape, options(dtype), null);
     }
 
-    public static Tensor zeros(long... shape) {
-        return torch.zeros(shape, options(ScalarType.Float));
-    }
-
     public static Tensor floats(float[] data, long... shape) {
         check(data.length, shape);
         Tensor t = empty(ScalarType.Float, shape);
         t.data_ptr_float().put(data);
-        return t;
-    }
-
-    public static Tensor doubles(double[] data, long... shape) {
-        check(data.length, shape);
-        Tensor t = empty(ScalarType.Double, shape);
-        t.data_ptr_double().put(data);
         return t;
     }
 
@@ -115,20 +102,6 @@ public final class Tensors {
 
     public static ScalarType dtype(Tensor t) {
         return t.scalar_type().intern();
-    }
-
-    /**
-     * The tensors of a vector as owned handles. The binding returns vector elements by reference,
-     * so a handle taken from a vector dies with the vector; these copies share storage but not that fate.
-     */
-    public static Tensor[] parts(TensorVector v) {
-        Tensor[] out = new Tensor[(int) v.size()];
-        for (int i = 0; i < out.length; i++) out[i] = new Tensor(v.get(i));
-        return out;
-    }
-
-    public static Scalar scalar(double v) {
-        return new Scalar(v);
     }
 
     private static void check(int length, long[] shape) {

@@ -35,8 +35,4 @@ public final class Threads {
         torch.set_num_threads(p == Precision.BFLOAT16 ? Runtime.getRuntime().availableProcessors() : 1);
         configured = true;
     }
-
-    public static int intraOpThreads() {
-        return torch.get_num_threads();
-    }
 }

@@ -1,5 +1,7 @@
 package dit4j.sample;
 
+import static dit4j.runtime.TensorMath.cat;
+
 import dit4j.diffusion.DdimSampler;
 import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
@@ -18,7 +20,6 @@ import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -118,8 +119,8 @@ public final class Generation {
                 if (guided) {
                     long[] nulls = new long[n];
                     Arrays.fill(nulls, classes);
-                    z = torch.cat(new TensorVector(z, z), 0);
-                    Tensor yy = torch.cat(new TensorVector(y, Tensors.longs(nulls)), 0);
+                    z = cat(0, z, z);
+                    Tensor yy = cat(0, y, Tensors.longs(nulls));
                     denoiser = (x, t) -> {
                         try (Precision.Region r = o.precision().autocast()) {
                             return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);

@@ -38,7 +38,7 @@ final class CheckpointedForward {
     Tensor forward(Tensor x, Tensor t, Tensor y) {
         try (Precision.Region r = precision.autocast()) {
             h0 = model.embedPatches(x);
-            c = model.conditioning(t, y, rng);
+            c = model.conditioning(t, y);
             cLeaf = c.detach().requires_grad_(true);
             Tensor h = h0.detach();
             try (NoGradGuard g = new NoGradGuard()) {

@@ -44,6 +44,7 @@ public final class TrainState {
         this.config = config;
         this.rng = rng;
         this.model = DiT.create(config, rng);
+        model.useGenerator(rng);
         this.ema = new DiT(config);
         this.params = new ArrayList<>(StateDicts.of(model).values());
         List<Tensor> emaParams = new ArrayList<>(StateDicts.of(ema).values());

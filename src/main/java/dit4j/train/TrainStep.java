@@ -23,11 +23,6 @@ public final class TrainStep {
     private final boolean gradCheckpoint;
     private long[] phaseNanos;
 
-    public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip) {
-        this(state, diffusion, precision, gradClip, false);
-    }
-
-    /** @param gradCheckpoint recompute the blocks in the backward pass instead of keeping their activations */
     public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip, boolean gradCheckpoint) {
         this.state = state;
         this.diffusion = diffusion;
@@ -62,7 +57,7 @@ public final class TrainStep {
                 GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
                     if (checkpointed != null) return checkpointed.forward(xt, tt, y).to(ScalarType.Float);
                     try (Precision.Region r = precision.autocast()) {
-                        return state.model.forward(xt, tt, y, state.rng).to(ScalarType.Float);
+                        return state.model.forward(xt, tt, y).to(ScalarType.Float);
                     }
                 }, x, t, noise);
                 terms[1] = l.mse() == null ? Double.NaN : l.mse().mean().item_double();

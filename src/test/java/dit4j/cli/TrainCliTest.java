@@ -120,7 +120,7 @@ class TrainCliTest {
         assertEquals(1, s.exit());
         assertTrue(s.err().contains("missing.pt"), s.err());
         Cli.Result m = Cli.run("info", "--model", "DiT-Q/3");
-        assertEquals(1, m.exit());
+        assertEquals(2, m.exit(), "an unknown --model is bad usage");
         assertTrue(m.err().contains("unknown model 'DiT-Q/3'"), m.err());
     }
 

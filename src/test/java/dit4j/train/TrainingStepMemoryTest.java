@@ -35,6 +35,7 @@ class TrainingStepMemoryTest {
         Tensor x = torch.randn(new long[] {8, 4, 8, 8}, new GeneratorOptional(g), new TensorOptions());
         Tensor y = torch.randint(10, new long[] {8}, new GeneratorOptional(g), new TensorOptions(torch.ScalarType.Long));
         model.train(true);
+        model.useGenerator(g);
 
         int steps = 3000, warmup = 300;
         long rssAfterWarmup = 0;
@@ -43,7 +44,7 @@ class TrainingStepMemoryTest {
             try (Step s = Step.open()) {
                 Tensor t = torch.randint(1000, new long[] {8}, new GeneratorOptional(g), new TensorOptions(torch.ScalarType.Long));
                 Tensor noise = torch.randn(new long[] {8, 4, 8, 8}, new GeneratorOptional(g), new TensorOptions());
-                Tensor loss = diffusion.trainingLosses((xt, tt) -> model.forward(xt, tt, y, g), x, t, noise).loss().mean();
+                Tensor loss = diffusion.trainingLosses((xt, tt) -> model.forward(xt, tt, y), x, t, noise).loss().mean();
                 opt.zeroGrad();
                 loss.backward();
                 opt.step();
