@@ -156,9 +156,21 @@ public final class DataParallel {
         return new double[] {sum, sq};
     }
 
-    /** True on every rank when it is true on any (a stop request, a time budget running out). */
-    public boolean anyAcross(boolean flag, String what) {
-        return maxAcross(new double[] {flag ? 1 : 0}, what)[0] > 0;
+    /** Each flag true on every rank when it is true on any (a stop request, a time budget running out), in one all-reduce. */
+    public boolean[] anyAcross(String what, boolean... flags) {
+        double[] v = new double[flags.length];
+        for (int i = 0; i < v.length; i++) v[i] = flags[i] ? 1 : 0;
+        double[] m = maxAcross(v, what);
+        boolean[] out = new boolean[flags.length];
+        for (int i = 0; i < out.length; i++) out[i] = m[i] > 0;
+        return out;
+    }
+
+    /** The element-wise mean over the ranks (the logged loss). */
+    public double[] meanAcross(double[] v, String what) {
+        double[] s = sumAcross(v.clone(), what);
+        for (int i = 0; i < s.length; i++) s[i] /= group.worldSize();
+        return s;
     }
 
     /** The smallest value over the ranks (a step count fitted to a time budget). */

@@ -51,7 +51,8 @@ class DistGroupTest {
             }
             DistributedException e = assertThrows(DistributedException.class, () -> dp.checkReplicas(List.of(a, b), 2));
             assertTrue(e.getMessage().startsWith("replicas diverged at step 2: rank 1 differs from rank 0"), e.getMessage());
-            assertTrue(dp.anyAcross(g.rank() == 1, "test any"));
+            assertArrayEquals(new boolean[] {true, false}, dp.anyAcross("test any", g.rank() == 1, false));
+            assertArrayEquals(new double[] {1.5}, dp.meanAcross(new double[] {g.rank() + 1}, "test mean"));
             assertEquals(5, dp.minAcross(5 + 3L * g.rank(), "test min"));
             return same;
         });
