@@ -136,8 +136,20 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue a run from a checkpoint file or a run folder (its latest checkpoint).")
     Path resume;
 
+    @Mixin
+    DistOptions dist = new DistOptions();
+
     @Override
     public Integer call() throws Exception {
+        // Data parallel: launch workers, or join the job the environment names (world size 1: neither).
+        if (dist.launches()) return dist.launch(spec.commandLine());
+        dist.join(device);
+        Integer code = trainHere();
+        dist.leave();
+        return code;
+    }
+
+    private Integer trainHere() throws Exception {
         if (!device.equals("cpu")) {
             throw new IllegalArgumentException("--device " + device + ": this build ships the CPU natives (linux-x86_64); CUDA needs the linux-x86_64-gpu natives");
         }
@@ -154,6 +166,7 @@ public final class TrainCommand implements Callable<Integer> {
             config = DiTConfig.fromJson(new ObjectMapper().valueToTree(file.args().get("dit_config")));
             data = openData(o);
             state = TrainState.resume(ckpt, o, config);
+            if (dist.worldSize() > 1) state.reseedForRank(o.globalSeed, dist.rank(), dist.worldSize());
             // A new length given on resume replaces the recorded one (the schedule then spans the new length).
             if (spec.commandLine().getParseResult().hasMatchedOption("--steps")) state.totalSteps = steps;
             if (state.step >= state.totalSteps) {
@@ -169,13 +182,13 @@ public final class TrainCommand implements Callable<Integer> {
             config = modelOptions.build(data.imageSize(), data.channels(), data.numClasses());
             o.model = config.displayName();
             o.classNames = data.classNames();
-            run = runDir != null ? RunDir.create(runDir) : RunDir.next(resultsDir, config.displayName());
+            run = dist.runDir(() -> runDir != null ? RunDir.create(runDir) : RunDir.next(resultsDir, config.displayName()));
             if (run.latestCheckpoint().isPresent()) {
                 throw new IllegalArgumentException(run.root() + " already holds checkpoints: pass --resume " + run.root() + " to continue it, or choose another --run-dir");
             }
-            state = TrainState.fresh(config, o, 0, 1);
+            state = TrainState.fresh(config, o, dist.rank(), dist.worldSize());
         }
-        writeArgs(run, o, config);
+        if (dist.writes()) writeArgs(run, o, config);
         System.err.printf("%s: %,d parameters, %.3f Gflops; %d images of %dx%dx%d, %d classes; batch %d, %s%n",
                 config.displayName(), ModelStats.parameters(config), ModelStats.gflops(config), data.size(), data.channels(),
                 data.imageSize(), data.imageSize(), data.numClasses(), o.globalBatchSize, o.precision);
@@ -220,7 +233,7 @@ public final class TrainCommand implements Callable<Integer> {
                 System.err.println("\n" + message);
             }
         };
-        Trainer trainer = new Trainer(o, data, run, state, listener, Trainer.Ranks.SINGLE);
+        Trainer trainer = new Trainer(o, data, run, state, listener, dist.ranks()).dataParallel(dist.dataParallel(state));
         Signal.handle(new Signal("INT"), sig -> {
             interrupted = true;
             System.err.println("\ninterrupted: saving a checkpoint (Ctrl-C again to quit at once)");
