@@ -107,8 +107,13 @@ public final class Launcher {
                     code = p.exitValue();
                 }
             }
-            if (allDone || firstFailed >= 0) break;
+            if (allDone || (firstFailed >= 0 && !stopping)) break;
             Thread.sleep(100);
+        }
+        // Stopped by a signal: every worker saved and left on its own; nothing failed.
+        if (stopping) {
+            for (Process p : workers) p.waitFor();
+            return firstFailed < 0 ? 0 : code;
         }
         if (firstFailed < 0) return 0;
         int rank = plan.nodeRank() * plan.nprocPerNode() + firstFailed;

@@ -188,6 +188,7 @@ public final class Trainer {
                             rec.put("step", state.step);
                             rec.put("world_size", ranks.worldSize());
                             rec.put("replicas_digest", digest);
+                            rec.put("grad_sync_ms_per_step", dp.gradientNanos() / 1e6 / Math.max(1, dp.gradientSteps()));
                             appendRecord(rec);
                         }
                     }

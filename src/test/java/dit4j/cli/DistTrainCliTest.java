@@ -98,4 +98,51 @@ class DistTrainCliTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(Files.exists(run.resolve(String.format("checkpoints/%07d.pt", step + 2))));
     }
+
+    /** The launcher's worker whose environment has RANK=rank. */
+    static ProcessHandle worker(Process launcher, int rank) throws IOException {
+        for (ProcessHandle h : launcher.descendants().toList()) {
+            Path environ = Path.of("/proc/" + h.pid() + "/environ");
+            if (!Files.exists(environ)) continue;
+            for (String kv : new String(Files.readAllBytes(environ)).split("\0")) if (kv.equals("RANK=" + rank)) return h;
+        }
+        throw new AssertionError("no worker with RANK=" + rank);
+    }
+
+    @Test
+    void theLauncherNamesAKilledWorkerAndStopsTheOthers() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 64, 8, 4, 3);
+        Path run = tmp.resolve("run");
+        Path log = tmp.resolve("launcher.log");
+        Process p = spawn(log, Map.of(), train(data, run, "--steps", "100000", "--ckpt-every", "2", "--log-every", "1", "--nproc-per-node", "2", "--dist-timeout", "20"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (TrainCliTest.checkpoints(run) < 1 && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        assertTrue(p.isAlive(), "training ended early: " + Files.readString(log));
+        ProcessHandle rank1 = worker(p, 1);
+        rank1.destroyForcibly();
+        assertTrue(p.waitFor(40, TimeUnit.SECONDS), "the launcher kept running after a worker was killed: " + Files.readString(log));
+        String out = Files.readString(log);
+        assertTrue(p.exitValue() != 0, out);
+        assertTrue(out.contains("dit: worker rank 1 (local rank 1, pid " + rank1.pid() + ") failed first: exit code 137 (SIGKILL); stopping the others"), out);
+        assertTrue(p.descendants().noneMatch(ProcessHandle::isAlive), "workers left running");
+    }
+
+    @Test
+    void ctrlCReachesEveryWorkerWhichStopAtTheSameStepWithACheckpoint() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 64, 8, 4, 4);
+        Path run = tmp.resolve("run");
+        Path log = tmp.resolve("launcher.log");
+        Process p = spawn(log, Map.of(), train(data, run, "--steps", "100000", "--ckpt-every", "100000", "--log-every", "1", "--nproc-per-node", "2"));
+        Path jsonl = run.resolve("log.jsonl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while ((!Files.exists(jsonl) || Files.readString(jsonl).lines().count() < 2) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        assertTrue(p.isAlive(), "training ended early: " + Files.readString(log));
+        new ProcessBuilder("kill", "-INT", String.valueOf(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the launcher did not stop on SIGINT: " + Files.readString(log));
+        String out = Files.readString(log);
+        assertEquals(130, p.exitValue(), out);
+        Path latest = RunDir.of(run).latestCheckpoint().orElseThrow(() -> new AssertionError("no checkpoint after Ctrl-C: " + out));
+        assertTrue(((Map<?, ?>) PtReader.load(latest)).containsKey("train_state"));
+        assertTrue(Files.readString(jsonl).contains("\"world_size\":2,\"replicas_digest\""), "the replicas were compared at the stop");
+    }
 }
