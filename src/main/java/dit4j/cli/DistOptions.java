@@ -62,7 +62,9 @@ public final class DistOptions {
     void join(String device) {
         env = DistEnv.fromEnv();
         env = env.withTimeout(timeout(env.timeout()));
-        if (env.distributed()) group = DistGroup.join(env, device.startsWith("cuda"));
+        if (!env.distributed()) return;
+        Launcher.watchLauncher(System.getenv());
+        group = DistGroup.join(env, device.startsWith("cuda"));
     }
 
     /** After a successful run: waits for every rank, so that rank 0 (the store host) leaves last. */

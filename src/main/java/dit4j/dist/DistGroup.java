@@ -114,6 +114,9 @@ public final class DistGroup implements AutoCloseable {
 
     // Only reached with --device cuda, which needs the linux-x86_64-gpu natives: not run here.
     private static Backend nccl(TCPStore store, DistEnv env) {
+        if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+            throw new IllegalStateException("NCCL needs CUDA, and these natives have none (the GPU build is the linux-x86_64-gpu classifier)");
+        }
         org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options o = org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options.create();
         org.bytedeco.pytorch.nccl.ProcessGroupNCCL pg = new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(store, env.rank(), env.worldSize(), o);
         pg.setTimeout(new Milliseconds(env.timeout().toMillis()));

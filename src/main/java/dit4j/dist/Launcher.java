@@ -80,6 +80,7 @@ public final class Launcher {
             env.put("MASTER_ADDR", addr);
             env.put("MASTER_PORT", String.valueOf(port));
             env.put("DIT_DIST_TIMEOUT_S", String.valueOf(plan.timeout().toMillis() / 1000.0));
+            env.put("DIT_LAUNCHER_PID", String.valueOf(ProcessHandle.current().pid()));
             // Each worker gets its share of the cores (runtime.Threads reads DIT_CORES; OpenBLAS its own variable).
             env.put("DIT_CORES", String.valueOf(cores));
             env.putIfAbsent("OPENBLAS_NUM_THREADS", String.valueOf(cores));
@@ -138,6 +139,24 @@ public final class Launcher {
         } catch (IOException e) {
             // the log is only a courtesy
         }
+    }
+
+    /**
+     * In a worker: ends this process when its launcher is gone (killed with SIGKILL, say), since
+     * the workers run in their own sessions and nothing else would stop them.
+     */
+    public static void watchLauncher(Map<String, String> env) {
+        String pid = env.get("DIT_LAUNCHER_PID");
+        if (pid == null || pid.isBlank()) return;
+        java.util.Optional<ProcessHandle> launcher = ProcessHandle.of(Long.parseLong(pid.trim()));
+        if (launcher.isEmpty()) return;
+        Thread t = new Thread(() -> {
+            launcher.get().onExit().join();
+            System.err.println("dit: the launcher (pid " + pid + ") is gone; rank " + env.get("RANK") + " stops");
+            Runtime.getRuntime().halt(1);
+        }, "dit4j-launcher-watch");
+        t.setDaemon(true);
+        t.start();
     }
 
     static String describe(int code) {

@@ -145,4 +145,22 @@ class DistTrainCliTest {
         assertTrue(((Map<?, ?>) PtReader.load(latest)).containsKey("train_state"));
         assertTrue(Files.readString(jsonl).contains("\"world_size\":2,\"replicas_digest\""), "the replicas were compared at the stop");
     }
+
+    @Test
+    void workersStopWhenTheirLauncherIsKilled() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 64, 8, 4, 5);
+        Path run = tmp.resolve("run");
+        Path log = tmp.resolve("launcher.log");
+        Process p = spawn(log, Map.of(), train(data, run, "--steps", "100000", "--ckpt-every", "100000", "--log-every", "1", "--nproc-per-node", "2"));
+        Path jsonl = run.resolve("log.jsonl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (!Files.exists(jsonl) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        assertTrue(p.isAlive(), "training ended early: " + Files.readString(log));
+        List<ProcessHandle> workers = p.descendants().toList();
+        assertEquals(2, workers.stream().filter(h -> h.info().command().orElse("").endsWith("java")).count(), workers.toString());
+        p.destroyForcibly();   // SIGKILL: the launcher cannot stop them itself
+        long stop = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (workers.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < stop) Thread.sleep(100);
+        assertTrue(workers.stream().noneMatch(ProcessHandle::isAlive), "workers outlived their launcher");
+    }
 }
