@@ -242,7 +242,7 @@ public final class TrainCommand implements Callable<Integer> {
         });
         try {
             Trainer.Result result = trainer.run();
-            drawLossPlot(run);
+            if (dist.writes()) drawLossPlot(run);
             return result;
         } finally {
             if (bar[0] != null) bar[0].close();
