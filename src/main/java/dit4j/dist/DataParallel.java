@@ -124,7 +124,7 @@ public final class DataParallel {
 
     /**
      * Compares a digest of these tensors (float64 sum and sum of squares) across ranks and fails
-     * naming the ranks that differ from rank 0. Returns the digest, the same on every rank.
+     * naming the ranks that differ from rank 0. Returns rank 0's digest.
      */
     public String checkReplicas(List<Tensor> tensors, long step) {
         double[] mine = digest(tensors);
@@ -134,7 +134,7 @@ public final class DataParallel {
         all[2 * group.rank() + 1] = mine[1];
         double[] summed = sumAcross(all, "comparing parameter digests (step " + step + ")");
         List<Integer> differ = new ArrayList<>();
-        for (int r = 1; r < w; r++) if (summed[2 * r] != summed[0] || summed[2 * r + 1] != summed[1]) differ.add(r);
+        for (int r = 1; r < w; r++) if (!close(summed[2 * r], summed[0]) || !close(summed[2 * r + 1], summed[1])) differ.add(r);
         if (!differ.isEmpty()) {
             int r = differ.get(0);
             throw new DistributedException(String.format("replicas diverged at step %d: rank%s %s differ%s from rank 0 (parameter sum %.17g vs %.17g, sum of squares %.17g vs %.17g)",
@@ -142,6 +142,15 @@ public final class DataParallel {
                     summed[2 * r], summed[0], summed[2 * r + 1], summed[1]));
         }
         return String.format("%.17g/%.17g", summed[0], summed[1]);
+    }
+
+    /**
+     * Replicas hold bitwise-equal weights, but libtorch's float64 sums may add in another order on
+     * a machine with other cores or vector units; 1e-12 relative is far below any real divergence
+     * (which grows step by step) and far above that reordering.
+     */
+    static boolean close(double a, double b) {
+        return a == b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
     }
 
     static double[] digest(List<Tensor> tensors) {

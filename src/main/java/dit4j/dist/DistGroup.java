@@ -28,7 +28,8 @@ import org.bytedeco.pytorch.Work;
  *
  * <p>c10d objects hold their Store through an intrusive pointer, and handing one Java Store to
  * two native constructors aborts; so the backend, the heartbeat and the control channel each get
- * their own Store object (clients of the same server).
+ * their own Store object (clients of the same server). The collectives go straight to the one
+ * {@link Backend}; a {@code ProcessGroup} wrapper would only dispatch to it.
  */
 public final class DistGroup implements AutoCloseable {
     private static final String PREFIX = "dit4j/";
