@@ -51,8 +51,8 @@ class DataParallelParityTest {
         return new Tensor[] {x, y, t, noise};
     }
 
-    static List<float[]> train(TrainState s, GaussianDiffusion d, DataParallel dp, int rank, int world) {
-        TrainStep step = new TrainStep(s, d, Precision.FLOAT32, 0);
+    static List<float[]> train(TrainState s, GaussianDiffusion d, DataParallel dp, int rank, int world, double clip) {
+        TrainStep step = new TrainStep(s, d, Precision.FLOAT32, clip);
         if (dp != null) {
             dp.broadcastFromRank0(s.params, "the model");
             dp.broadcastFromRank0(new ArrayList<>(StateDicts.of(s.ema).values()), "the EMA");
@@ -75,14 +75,24 @@ class DataParallelParityTest {
 
     @Test
     void twoRanksWithHalfBatchesMatchOneRankWithTheWholeBatch() throws Exception {
+        parity(0);
+    }
+
+    /** Clipping comes after the averaging, so it sees the global gradient's norm (a tight bound keeps it active). */
+    @Test
+    void withGradientClippingToo() throws Exception {
+        parity(0.01);
+    }
+
+    void parity(double clip) throws Exception {
         GaussianDiffusion d = DiffusionConfig.defaults().withLearnSigma(true).create("");
         TrainOptions o = options();
-        List<float[]> single = train(TrainState.fresh(TINY, o, 0, 1), d, null, 0, 1);
+        List<float[]> single = train(TrainState.fresh(TINY, o, 0, 1), d, null, 0, 1, clip);
 
         List<List<float[]>> ranks = Loopback.run(2, g -> {
             TrainState s = TrainState.fresh(TINY, o, g.rank(), 2);
             DataParallel dp = new DataParallel(g, s.params, 64 << 10);   // several buckets
-            List<float[]> r = train(s, d, dp, g.rank(), 2);
+            List<float[]> r = train(s, d, dp, g.rank(), 2, clip);
             dp.checkReplicas(s.params, STEPS);
             return r;
         });
@@ -100,7 +110,7 @@ class DataParallelParityTest {
                 for (int j = 0; j < a.length; j++) maxMoved = Math.max(maxMoved, Math.abs(a[j] - start[j]));
             }
         }
-        System.out.printf("2 ranks vs 1 rank after %d AdamW steps: max |diff| %.3g, max |change from init| %.3g%n", STEPS, maxDiff, maxMoved);
+        System.out.printf("2 ranks vs 1 rank after %d AdamW steps (clip %s): max |diff| %.3g, max |change from init| %.3g%n", STEPS, clip, maxDiff, maxMoved);
         assertTrue(maxMoved > 1e-4, "training must have moved the weights: " + maxMoved);
         assertTrue(maxDiff < 1e-5, "2 ranks differ from 1 rank by " + maxDiff);
     }
