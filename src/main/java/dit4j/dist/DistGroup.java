@@ -62,12 +62,14 @@ public final class DistGroup implements AutoCloseable {
         String where = env.masterAddr() + ":" + env.masterPort();
         String me = "rank " + env.rank() + "/" + env.worldSize();
         TCPStore backendStore, control, beat;
+        // Under torchrun the agent already hosts the store on MASTER_PORT and says so, as it does for Python's env://.
+        boolean host = env.rank() == 0 && !"true".equalsIgnoreCase(System.getenv("TORCHELASTIC_USE_AGENT_STORE"));
         try {
-            backendStore = store(env, env.rank() == 0);
+            backendStore = store(env, host);
             control = store(env, false);
             beat = store(env, false);
         } catch (RuntimeException e) {
-            throw new DistributedException(me + ": cannot " + (env.rank() == 0 ? "host" : "reach") + " the rendezvous store at " + where
+            throw new DistributedException(me + ": cannot " + (host ? "host" : "reach") + " the rendezvous store at " + where
                     + " within " + seconds(env.timeout()) + ": " + firstLine(e.getMessage()), e);
         }
         // Rendezvous: count in, then wait for everyone, so a missing rank is named by the count.
