@@ -59,7 +59,7 @@ public final class DemoCommand implements Callable<Integer> {
         TrainOptions o = DemoRecipe.options(dir.toString(), minutes, seed, p.label());
         o.runDir = out.toString();
         replacePrevious(out);
-        Training t = Training.start(o, DemoRecipe::model, Main::warn);
+        Training t = Training.start(o, DemoRecipe::model, Main::warn, dit4j.dist.Job.SINGLE);
         System.err.printf("dit demo: Fashion-MNIST from %s (%d images); %s, %,d parameters; %.1f minutes on %d cores%n",
                 dir, t.data.size(), DemoRecipe.describe(t.state.config), ModelStats.parameters(t.state.config), minutes, Runtime.getRuntime().availableProcessors());
         Trainer.Result result = TrainProgress.run(t);

@@ -1,5 +1,6 @@
 package dit4j.cli;
 
+import dit4j.dist.Job;
 import dit4j.model.ModelStats;
 import dit4j.runtime.Precision;
 import dit4j.train.TrainOptions;
@@ -129,12 +130,24 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "CKPT|RUN", description = "Continue a run from a checkpoint file or a run folder (its latest checkpoint).")
     Path resume;
 
+    @Mixin
+    DistOptions dist = new DistOptions();
+
     @Override
     public Integer call() throws Exception {
+        // Data parallel: launch workers here, or join the job the environment names (world size 1: neither).
+        if (dist.launches()) return dist.launch(spec.commandLine());
         o.precision = precision.orElse(Precision.FLOAT32).label();
         o.device = device.checked();
         if (vae.vae != null) o.vaePath = vae.vae.toAbsolutePath().toString();
         if (vae.vaeConfig != null) o.vaeConfigPath = vae.vaeConfig.toAbsolutePath().toString();
+        Job job = dist.join(o.device);
+        Integer code = train(job);
+        job.close(); // after a successful run only: it waits for every rank
+        return code;
+    }
+
+    private Integer train(Job job) throws Exception {
         Training t;
         if (resume != null) {
             CommandLine.ParseResult pr = spec.commandLine().getParseResult();
@@ -146,13 +159,14 @@ public final class TrainCommand implements Callable<Integer> {
                 if (pr.hasMatchedOption("--num-workers")) recorded.numWorkers = o.numWorkers;
                 if (pr.hasMatchedOption("--data-path")) recorded.dataPath = o.dataPath;
                 return recorded;
-            }, pr.hasMatchedOption("--steps") ? o.steps : null, Main::warn);
+            }, pr.hasMatchedOption("--steps") ? o.steps : null, Main::warn, job);
             System.err.printf("resuming %s from step %d%n", t.run.root(), t.state.step);
         } else {
             if (o.dataPath == null && o.featuresPath == null) throw new CommandLine.ParameterException(spec.commandLine(), "--data-path or --features is required (or --resume)");
-            t = Training.start(o, model::build, Main::warn);
+            t = Training.start(o, model::build, Main::warn, job);
         }
         var c = t.state.config;
+        if (job.worldSize() > 1) System.err.printf("rank %d of %d%n", job.rank(), job.worldSize());
         System.err.printf("%s: %,d parameters, %.3f Gflops; %d images of %dx%dx%d, %d classes; batch %d, %s%n",
                 c.displayName(), ModelStats.parameters(c), ModelStats.gflops(c), t.data.size(), t.data.channels(),
                 t.data.imageSize(), t.data.imageSize(), t.data.numClasses(), t.options.globalBatchSize, t.options.precision);

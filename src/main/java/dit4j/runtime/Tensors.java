@@ -29,6 +29,13 @@ public final class Tensors {
         return t;
     }
 
+    public static Tensor doubles(double[] data, long... shape) {
+        check(data.length, shape);
+        Tensor t = empty(ScalarType.Double, shape);
+        t.data_ptr_double().put(data);
+        return t;
+    }
+
     public static Tensor longs(long[] data, long... shape) {
         check(data.length, shape);
         Tensor t = empty(ScalarType.Long, shape);

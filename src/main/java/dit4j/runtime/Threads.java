@@ -13,6 +13,8 @@ import org.bytedeco.pytorch.global.torch;
  * OpenBLAS, which parallelises every matmul ({@code OPENBLAS_NUM_THREADS}, default: all cores).
  * bfloat16 matmuls run on oneDNN, which uses libtorch's own threads and never nests OpenBLAS, so
  * for bfloat16 libtorch gets every core. {@code DIT_INTRA_OP_THREADS} overrides both.
+ * {@code DIT_CORES} is this process's share of the cores (the data-parallel launcher sets it,
+ * with {@code OPENBLAS_NUM_THREADS}, to cores / workers).
  */
 public final class Threads {
     private Threads() {}
@@ -32,7 +34,14 @@ public final class Threads {
     public static void configureFor(Precision p) {
         String env = System.getenv("DIT_INTRA_OP_THREADS");
         if (env != null && !env.isBlank()) return;
-        torch.set_num_threads(p == Precision.BFLOAT16 ? Runtime.getRuntime().availableProcessors() : 1);
+        torch.set_num_threads(p == Precision.BFLOAT16 ? cores() : 1);
         configured = true;
+    }
+
+    /** The cores this process may use: DIT_CORES when set, else all. */
+    public static int cores() {
+        String env = System.getenv("DIT_CORES");
+        if (env != null && !env.isBlank()) return Math.max(1, Integer.parseInt(env.trim()));
+        return Runtime.getRuntime().availableProcessors();
     }
 }

@@ -61,6 +61,16 @@ public final class TrainState {
         return new TrainState(config, o, torch.createCPUGenerator(o.globalSeed * worldSize + rank));
     }
 
+    /**
+     * A checkpoint holds rank 0's generator. Resumed with several ranks, rank 0 continues it and
+     * every other rank draws from a fresh stream of its own, fixed by (seed, world, rank, step),
+     * so that no two ranks share noise (the data order is restored exactly; these draws are not).
+     */
+    public void reseedForRank(long globalSeed, int rank, int worldSize) {
+        if (rank == 0) return;
+        rng.set_current_seed((globalSeed * worldSize + rank) ^ (step * 0x9E3779B97F4A7C15L));
+    }
+
     // ------------------------------------------------------------------ checkpoints
 
     public void save(Path file, TrainOptions o) throws IOException {

@@ -22,6 +22,7 @@ public final class TrainStep {
     private final double gradClip;
     private final boolean gradCheckpoint;
     private long[] phaseNanos;
+    private Runnable afterBackward;
 
     public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip, boolean gradCheckpoint) {
         this.state = state;
@@ -40,6 +41,14 @@ public final class TrainStep {
     }
 
     /**
+     * Runs after backward, before clipping and AdamW, on the step's thread: data-parallel training
+     * averages the gradients over the ranks here.
+     */
+    public void afterBackward(Runnable hook) {
+        this.afterBackward = hook;
+    }
+
+    /**
      * @param x images or latents (N, C, H, W)
      * @param y labels (N)
      * @return {loss, mse, vb} means over the batch (vb 0 when the variance is fixed)
@@ -51,6 +60,13 @@ public final class TrainStep {
             // The official order of random draws: t in the loop, noise inside training_losses, label dropout in the model.
             Tensor t = torch.randint(0, diffusion.numTimesteps, new long[] {n}, g, new TensorOptions(ScalarType.Long));
             Tensor noise = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
+            return run(x, y, t, noise, lr, emaDecay);
+        }
+    }
+
+    /** One step with the given timesteps and noise (label dropout still draws from the state's generator). */
+    public double[] run(Tensor x, Tensor y, Tensor t, Tensor noise, double lr, double emaDecay) {
+        try (Step s = Step.open()) {
             double[] terms = new double[3];
             CheckpointedForward checkpointed = gradCheckpoint ? new CheckpointedForward(state.model, state.rng, precision) : null;
             java.util.function.Supplier<Tensor> lossFn = () -> {
@@ -73,6 +89,7 @@ public final class TrainStep {
             state.opt.zeroGrad();
             loss.backward();
             if (checkpointed != null) checkpointed.backwardThroughBlocks();
+            if (afterBackward != null) afterBackward.run();
             long t2 = System.nanoTime();
             if (gradClip > 0) clipGradNorm(gradClip);
             state.opt.lr = lr;

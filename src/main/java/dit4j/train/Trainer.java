@@ -2,6 +2,7 @@ package dit4j.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dit4j.data.DataLoader;
+import dit4j.dist.DataParallel;
 import dit4j.data.ImageDataset;
 import dit4j.diffusion.GaussianDiffusion;
 import dit4j.runtime.Precision;
@@ -47,7 +48,7 @@ public final class Trainer {
         }
     }
 
-    /** Rank and world size of data-parallel training (1 process today; c10d plugs in here). */
+    /** Rank and world size of data-parallel training; more than one rank needs {@link #dataParallel}. */
     public record Ranks(int rank, int worldSize) {
         public static final Ranks SINGLE = new Ranks(0, 1);
 
@@ -65,6 +66,7 @@ public final class Trainer {
     private final Listener listener;
     private final Ranks ranks;
     private volatile boolean stopRequested;
+    private DataParallel dp;
 
     public Trainer(TrainOptions o, ImageDataset data, RunDir run, TrainState state, Listener listener, Ranks ranks) {
         this.o = o;
@@ -73,6 +75,17 @@ public final class Trainer {
         this.state = state;
         this.listener = listener;
         this.ranks = ranks;
+    }
+
+    /**
+     * Trains data-parallel over a process group: the replicas start from rank 0's weights, the
+     * gradients are averaged every step, stopping is agreed on, and each checkpoint step compares
+     * a digest of the replicas (recorded in the log).
+     */
+    public Trainer dataParallel(DataParallel dp) {
+        if (dp != null && dp.group().worldSize() != ranks.worldSize()) throw new IllegalArgumentException("the process group has " + dp.group().worldSize() + " ranks, the trainer " + ranks.worldSize());
+        this.dp = dp;
+        return this;
     }
 
     /** Asks the loop to finish the current step, save a checkpoint and return (Ctrl-C). */
@@ -89,6 +102,12 @@ public final class Trainer {
         Precision precision = Precision.parse(o.precision);
         dit4j.runtime.Threads.configureFor(precision);
         TrainStep trainStep = new TrainStep(state, diffusion, precision, o.gradClip, o.gradCheckpoint);
+        if (ranks.worldSize() > 1 && dp == null) throw new IllegalStateException("world size " + ranks.worldSize() + " needs a process group (Trainer.dataParallel)");
+        if (dp != null) {
+            dp.broadcastFromRank0(state.params, "the model");
+            dp.broadcastFromRank0(new ArrayList<>(dit4j.io.StateDicts.of(state.ema).values()), "the EMA");
+            trainStep.afterBackward(dp::averageGradients);
+        }
         int c = data.channels(), s = data.imageSize();
         if (c != state.config.inChannels() || s != state.config.inputSize()) {
             throw new IllegalArgumentException("the data gives " + c + "x" + s + "x" + s + " images but the model takes " + state.config.inChannels() + "x" + state.config.inputSize() + "x" + state.config.inputSize());
@@ -119,6 +138,7 @@ public final class Trainer {
                     double perStep = done == 10 ? (System.nanoTime() - start) / 1e9 / 10 : (System.nanoTime() - calibrationStart) / 1e9 / (done - 10);
                     long fit = state.step + (long) (0.98 * (deadline - System.nanoTime()) / 1e9 / perStep);
                     long total = Math.max(state.step + 1, Math.min(budgetCap, fit));
+                    if (dp != null) total = dp.minAcross(total, "agreeing on the step count (step " + state.step + ")");
                     if (total != state.totalSteps) {
                         state.totalSteps = total;
                         schedule = LrSchedule.of(o, state.totalSteps);
@@ -130,9 +150,17 @@ public final class Trainer {
                 state.step++;
                 state.imagesSeen += o.globalBatchSize;
                 lastLoss = terms[0];
-                if (!Double.isFinite(lastLoss)) {
+                boolean outOfTime = System.nanoTime() > deadline;
+                boolean stop = stopRequested || outOfTime, diverged = !Double.isFinite(lastLoss);
+                if (dp != null) {
+                    // Every rank must leave the loop at the same step, or the others wait in a collective.
+                    boolean[] any = dp.anyAcross("agreeing on stopping (step " + state.step + ")", stop, diverged);
+                    stop = any[0];
+                    diverged = any[1];
+                }
+                if (diverged) {
                     throw new DivergedException(String.format("loss is %s at step %d; stopping. Last good checkpoint: %s",
-                            lastLoss, state.step, lastCheckpoint == null ? "none yet (lower --lr or add --grad-clip)" : lastCheckpoint));
+                            Double.isFinite(lastLoss) ? "not finite on another rank" : lastLoss, state.step, lastCheckpoint == null ? "none yet (lower --lr or add --grad-clip)" : lastCheckpoint));
                 }
                 smoothed = Double.isNaN(smoothed) ? lastLoss : 0.98 * smoothed + 0.02 * lastLoss;
                 window.add(terms);
@@ -141,23 +169,35 @@ public final class Trainer {
                 double eta = (state.totalSteps - state.step) * elapsed / (state.step - startStep);
                 listener.onStep(new StepStats(state.step, state.totalSteps, lastLoss, smoothed, lr, ips, elapsed, eta));
 
-                boolean outOfTime = System.nanoTime() > deadline;
-                boolean last = state.step == state.totalSteps || stopRequested || outOfTime;
+                boolean last = state.step == state.totalSteps || stop;
                 // The last record also flushes a partial window, so a run stopped early logs its last steps.
                 if (state.step % o.logEvery == 0 || last) {
                     double secs = (System.nanoTime() - windowStart) / 1e9;
-                    if (ranks.writes()) appendLog(window, lr, window.size() * (double) o.globalBatchSize / secs, elapsed);
+                    double windowIps = window.size() * (double) o.globalBatchSize / secs;
+                    if (dp != null) window = new ArrayList<>(List.of(dp.meanAcross(mean(window), "averaging the logged loss (step " + state.step + ")")));
+                    if (ranks.writes()) appendLog(window, lr, windowIps, elapsed);
                     window.clear();
                     windowStart = System.nanoTime();
                 }
                 if (state.step % o.ckptEvery == 0 || last) {
+                    if (dp != null) {
+                        String digest = dp.checkReplicas(state.params, state.step);
+                        if (ranks.writes()) {
+                            Map<String, Object> rec = new LinkedHashMap<>();
+                            rec.put("step", state.step);
+                            rec.put("world_size", ranks.worldSize());
+                            rec.put("replicas_digest", digest);
+                            rec.put("grad_sync_ms_per_step", dp.gradientNanos() / 1e6 / Math.max(1, dp.gradientSteps()));
+                            appendRecord(rec);
+                        }
+                    }
                     if (ranks.writes()) {
                         lastCheckpoint = run.checkpoint(state.step);
                         state.save(lastCheckpoint, o);
                         listener.onCheckpoint(lastCheckpoint, state.step);
                     }
                 }
-                if (stopRequested || outOfTime) {
+                if (stop) {
                     if (outOfTime && state.step < state.totalSteps) listener.onMessage("time budget reached at step " + state.step);
                     return new Result(state, lastCheckpoint, state.step < state.totalSteps, lastLoss);
                 }
@@ -177,6 +217,17 @@ public final class Trainer {
             state.batchInEpoch = b.indexInEpoch() + 1;
             return terms;
         }
+    }
+
+    private static double[] mean(List<double[]> window) {
+        double[] m = new double[3];
+        for (double[] w : window) for (int i = 0; i < 3; i++) m[i] += w[i] / window.size();
+        return m;
+    }
+
+    private void appendRecord(Map<String, Object> rec) throws IOException {
+        Files.writeString(run.log(), JSON.writeValueAsString(rec) + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     private void appendLog(List<double[]> window, double lr, double imagesPerSec, double elapsed) throws IOException {

@@ -3,6 +3,7 @@ package dit4j.train;
 import dit4j.data.Datasets;
 import dit4j.data.ImageDataset;
 import dit4j.data.LatentStore;
+import dit4j.dist.Job;
 import dit4j.io.CheckpointException;
 import dit4j.io.CheckpointFile;
 import dit4j.model.DiTConfig;
@@ -26,34 +27,40 @@ public final class Training {
     public final ImageDataset data;
     public final TrainState state;
     public final RunDir run;
+    public final Job job;
     private volatile Trainer trainer;
     private volatile boolean stopRequested;
 
-    private Training(TrainOptions options, ImageDataset data, TrainState state, RunDir run) {
+    private Training(TrainOptions options, ImageDataset data, TrainState state, RunDir run, Job job) {
         this.options = options;
         this.data = data;
         this.state = state;
         this.run = run;
+        this.job = job;
     }
 
     /**
      * A new run. {@code model} turns the data's shape (input size, channels, classes) into the
-     * configuration; the run folder is {@code run_dir} or the next numbered one under {@code results_dir}.
+     * configuration; the run folder is {@code run_dir} or the next numbered one under
+     * {@code results_dir}, made by rank 0 once the model exists.
      */
-    public static Training start(TrainOptions o, ModelChoice model, Consumer<String> warn) throws Exception {
+    public static Training start(TrainOptions o, ModelChoice model, Consumer<String> warn, Job job) throws Exception {
         o.validate();
         ImageDataset data = openData(o, warn);
         DiTConfig config = model.build(data.imageSize(), data.channels(), data.numClasses());
         o.model = config.displayName();
         o.classNames = data.classNames();
-        RunDir run = o.runDir != null ? new RunDir(Path.of(o.runDir)) : RunDir.next(Path.of(o.resultsDir), config.displayName());
-        if (run.latestCheckpoint().isPresent()) {
-            throw new IllegalArgumentException(run.root() + " already holds checkpoints: pass --resume " + run.root() + " to continue it, or choose another --run-dir");
-        }
-        TrainState state = TrainState.fresh(config, o, 0, 1);
-        RunDir.create(run.root());
-        run.writeArgs(o, config);
-        return new Training(o, data, state, run);
+        TrainState state = TrainState.fresh(config, o, job.rank(), job.worldSize());
+        RunDir run = new RunDir(job.folderFromRank0(() -> {
+            RunDir r = o.runDir != null ? new RunDir(Path.of(o.runDir)) : RunDir.next(Path.of(o.resultsDir), config.displayName());
+            if (r.latestCheckpoint().isPresent()) {
+                throw new IllegalArgumentException(r.root() + " already holds checkpoints: pass --resume " + r.root() + " to continue it, or choose another --run-dir");
+            }
+            RunDir.create(r.root());
+            r.writeArgs(o, config);
+            return r.root();
+        }));
+        return new Training(o, data, state, run, job);
     }
 
     /** How the model's configuration follows from the data. */
@@ -65,7 +72,7 @@ public final class Training {
      * Continues the run of a checkpoint (or the latest one of a run folder). The recorded options
      * stand; {@code overrides} may change how long to run and how often to log or save.
      */
-    public static Training resume(Path checkpointOrRun, UnaryOperator<TrainOptions> overrides, Long newTotalSteps, Consumer<String> warn) throws Exception {
+    public static Training resume(Path checkpointOrRun, UnaryOperator<TrainOptions> overrides, Long newTotalSteps, Consumer<String> warn, Job job) throws Exception {
         Path ckpt = resolveCheckpoint(checkpointOrRun);
         CheckpointFile file = CheckpointFile.read(ckpt, true);
         TrainOptions o = overrides.apply(TrainState.optionsOf(file));
@@ -73,23 +80,26 @@ public final class Training {
         DiTConfig config = DiTConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(file.args().get("dit_config")));
         ImageDataset data = openData(o, warn);
         TrainState state = TrainState.resume(ckpt, o, config);
+        if (job.worldSize() > 1) state.reseedForRank(o.globalSeed, job.rank(), job.worldSize());
         // A new length given on resume replaces the recorded one (the schedule then spans the new length).
         if (newTotalSteps != null) state.totalSteps = newTotalSteps;
         if (state.step >= state.totalSteps) {
             throw new IllegalArgumentException(ckpt + " is at step " + state.step + ", the end of its run: pass --steps N (N > " + state.step + ") to train further");
         }
         RunDir run = RunDir.of(ckpt);
-        run.removeStaleTemporaries();
-        run.writeArgs(o, config);
-        return new Training(o, data, state, run);
+        if (job.writes()) {
+            run.removeStaleTemporaries();
+            run.writeArgs(o, config);
+        }
+        return new Training(o, data, state, run, job);
     }
 
     /** Runs the loop to its end, a stop request or the time budget, then draws the loss plot. */
     public Trainer.Result run(Trainer.Listener listener) throws Exception {
-        trainer = new Trainer(options, data, run, state, listener, Trainer.Ranks.SINGLE);
+        trainer = new Trainer(options, data, run, state, listener, new Trainer.Ranks(job.rank(), job.worldSize())).dataParallel(job.dataParallel(state.params));
         if (stopRequested) trainer.requestStop();
         Trainer.Result result = trainer.run();
-        drawLossPlot(warn(listener));
+        if (job.writes()) drawLossPlot(warn(listener));
         return result;
     }
 
