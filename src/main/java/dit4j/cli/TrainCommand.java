@@ -97,7 +97,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-clip", description = "Clip the gradient norm to this; 0 is off (default ${DEFAULT-VALUE}).")
     void gradClip(double v) { o.gradClip = v; }
 
-    @Option(names = "--grad-checkpoint", description = "Recompute each block in the backward pass instead of keeping its activations (less memory, more compute).")
+    @Option(names = "--grad-checkpoint", description = "Recompute each block in the backward pass instead of keeping its activations: less memory, ~1/3 more time per step (docs/performance.md).")
     void gradCheckpoint(boolean v) { o.gradCheckpoint = v; }
 
     @Option(names = "--global-seed", description = "Seed; rank r uses global-seed * world + r (default ${DEFAULT-VALUE}).")

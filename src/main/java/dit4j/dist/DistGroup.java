@@ -34,6 +34,14 @@ import org.bytedeco.pytorch.Work;
 public final class DistGroup implements AutoCloseable {
     private static final String PREFIX = "dit4j/";
 
+    /**
+     * Every store and backend ever made, held for the life of the JVM. Left to the GC, JavaCPP
+     * frees a c10d object at some later collection, while Gloo's threads or another object may
+     * still hold it: libtorch then aborts the process (seen as a random crash in a later test).
+     * A process makes one group in practice, so keeping them costs nothing.
+     */
+    private static final List<Object> NEVER_FREED = java.util.Collections.synchronizedList(new ArrayList<>());
+
     private final DistEnv env;
     private final TCPStore backendStore;
     private final TCPStore control;
@@ -88,6 +96,7 @@ public final class DistGroup implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new DistributedException(me + ": could not create the " + (cuda ? "NCCL" : "Gloo") + " process group: " + firstLine(e.getMessage()), e);
         }
+        NEVER_FREED.add(backend);
         Thread hb = new Thread(() -> beat(beat, env), "dit4j-heartbeat");
         hb.setDaemon(true);
         DistGroup g = new DistGroup(env, backendStore, control, backend, hb);
@@ -101,7 +110,9 @@ public final class DistGroup implements AutoCloseable {
         o.isServer(server);
         o.waitWorkers(false);
         o.timeout(new Milliseconds(env.timeout().toMillis()));
-        return new TCPStore(env.masterAddr(), o);
+        TCPStore store = new TCPStore(env.masterAddr(), o);
+        NEVER_FREED.add(store);
+        return store;
     }
 
     private static Backend gloo(TCPStore store, DistEnv env) {
