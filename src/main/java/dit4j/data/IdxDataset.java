@@ -85,8 +85,8 @@ public final class IdxDataset implements ImageDataset {
     public static IdxDataset fromFiles(Path imagesFile, Path labelsFile, int imageSize, int channels) throws IOException {
         if (imageSize < 0) throw new IllegalArgumentException("imageSize must be >= 0 (0 = native), got " + imageSize);
         if (channels != 0 && channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 0, 1 or 3, got " + channels);
-        byte[] im = readMaybeGzipped(imagesFile);
-        byte[] lb = readMaybeGzipped(labelsFile);
+        byte[] im = readMaybeGzipped(imagesFile, IMAGES_HEADER);
+        byte[] lb = readMaybeGzipped(labelsFile, LABELS_HEADER);
 
         checkMagic(imagesFile, im, IMAGES_MAGIC, "IDX images file");
         checkMagic(labelsFile, lb, LABELS_MAGIC, "IDX labels file");
@@ -147,23 +147,52 @@ public final class IdxDataset implements ImageDataset {
         return p;
     }
 
-    /** The file's bytes, gunzipped if it starts with the gzip magic 1f 8b. */
-    static byte[] readMaybeGzipped(Path file) throws IOException {
+    /** The most an IDX file may hold: the bytes stay in one Java array. */
+    static final long MAX_BYTES = Integer.MAX_VALUE - 16;
+
+    /**
+     * The file's bytes, gunzipped if it starts with the gzip magic 1f 8b. The header is read
+     * first and the body only up to the size it declares (plus one byte, to tell the file is
+     * longer), so a small gzip that inflates to gigabytes costs no more than its header claims.
+     */
+    static byte[] readMaybeGzipped(Path file, int headerBytes) throws IOException {
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
             raw.mark(2);
             int b0 = raw.read(), b1 = raw.read();
             raw.reset();
-            if (b0 == 0x1f && b1 == 0x8b) {
-                try (InputStream gz = new GZIPInputStream(raw, 1 << 16)) {
-                    return gz.readAllBytes();
-                } catch (IOException e) {
-                    throw new DatasetException(file + ": corrupt or truncated gzip data (" + e.getMessage() + ")", e);
+            boolean gzipped = b0 == 0x1f && b1 == 0x8b;
+            try (InputStream in = gzipped ? new GZIPInputStream(raw, 1 << 16) : raw) {
+                byte[] header = in.readNBytes(headerBytes);
+                if (header.length < headerBytes) return header;  // the caller names the truncation
+                long declared = headerBytes + declaredBody(header);
+                if (declared > MAX_BYTES) {
+                    throw new DatasetException(file + ": header declares " + declared + " bytes, more than an IDX file may hold (" + MAX_BYTES + ")");
                 }
+                byte[] all = java.util.Arrays.copyOf(header, (int) declared + (declared < MAX_BYTES ? 1 : 0));
+                int n = headerBytes;
+                while (n < all.length) {
+                    int r = in.read(all, n, all.length - n);
+                    if (r < 0) break;
+                    n += r;
+                }
+                return n == all.length ? all : java.util.Arrays.copyOf(all, n);
+            } catch (java.util.zip.ZipException | java.io.EOFException e) {
+                throw new DatasetException(file + ": corrupt or truncated gzip data (" + e.getMessage() + ")", e);
             }
-            return raw.readAllBytes();
         } catch (NoSuchFileException e) {
             throw new DatasetException(file + ": not found", e);
         }
+    }
+
+    /** Body bytes the header declares: count x rows x cols for images, count for labels (0 if the magic is neither). */
+    private static long declaredBody(byte[] header) {
+        int magic = int32(header, 0);
+        if (magic == IMAGES_MAGIC && header.length >= IMAGES_HEADER) {
+            long n = int32(header, 4), rows = int32(header, 8), cols = int32(header, 12);
+            return n > 0 && rows > 0 && cols > 0 ? n * rows * cols : 0;
+        }
+        if (magic == LABELS_MAGIC && header.length >= LABELS_HEADER) return Math.max(0, int32(header, 4));
+        return 0;
     }
 
     private static void checkMagic(Path file, byte[] b, int magic, String what) throws DatasetException {

@@ -166,6 +166,35 @@ public final class ImageFolderDataset implements ImageDataset {
         return Boolean.compare(i < a.length(), j < b.length());
     }
 
+    /** Pillow's default limit on decoded pixels, against decompression bombs; DIT_MAX_IMAGE_PIXELS overrides it. */
+    static final long MAX_IMAGE_PIXELS = maxImagePixels();
+
+    private static long maxImagePixels() {
+        String env = System.getenv("DIT_MAX_IMAGE_PIXELS");
+        return env != null && env.matches("\\d+") ? Long.parseLong(env) : 89_478_485L;
+    }
+
+    /** Decodes after checking the size the image's header declares, so a bomb is refused before its pixels exist. */
+    private static BufferedImage readBounded(Path file) throws IOException {
+        try (javax.imageio.stream.ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) return null;
+            java.util.Iterator<javax.imageio.ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) return null;
+            javax.imageio.ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w * h > MAX_IMAGE_PIXELS) {
+                    throw new DatasetException(file + ": " + w + "x" + h + " pixels is more than the limit of " + MAX_IMAGE_PIXELS
+                            + " (a decompression bomb?); set DIT_MAX_IMAGE_PIXELS to raise it");
+                }
+                return reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+        }
+    }
+
     /** A decoded image: {@code channels} planes of width*height bytes. */
     record Decoded(byte[] planes, int width, int height) {}
 
@@ -176,7 +205,9 @@ public final class ImageFolderDataset implements ImageDataset {
     static Decoded decode(Path file, int channels) throws IOException {
         BufferedImage img;
         try {
-            img = ImageIO.read(file.toFile());
+            img = readBounded(file);
+        } catch (DatasetException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {  // decoders also throw runtime exceptions on corrupt data
             throw new DatasetException(file + ": could not be decoded as an image (" + oneLine(e) + ")", e);
         }

@@ -44,20 +44,37 @@ public final class LatentStore implements ImageDataset {
     private LatentStore(Path dir, JsonNode m) throws IOException {
         this.dir = dir;
         this.manifest = m;
-        size = m.path("num_images").asInt();
-        channels = m.path("channels").asInt();
-        latentSize = m.path("latent_size").asInt();
-        shardSize = m.path("shard_size").asInt();
-        numClasses = m.path("num_classes").asInt();
+        Path f = dir.resolve(MANIFEST);
+        size = field(f, m, "num_images", 1, Integer.MAX_VALUE);
+        channels = field(f, m, "channels", 1, 64);
+        latentSize = field(f, m, "latent_size", 1, 1024);
+        shardSize = field(f, m, "shard_size", 1, Integer.MAX_VALUE);
+        numClasses = field(f, m, "num_classes", 1, 1_000_000);
         flips = m.path("flips").asBoolean();
         scaling = m.path("scaling_factor").asDouble();
+        if (!(scaling > 0) || !Double.isFinite(scaling)) throw new CheckpointException(f + ": scaling_factor must be a positive number, got " + m.path("scaling_factor"));
         m.path("class_names").forEach(n -> classNames.add(n.asText()));
         labels = new long[size];
-        for (int s = 0; s * shardSize < size; s++) {
+        for (int s = 0; s * (long) shardSize < size; s++) {
             Shard sh = shard(s);
-            long[] l = sh.longs("labels");
+            int rows = (int) Math.min(shardSize, size - (long) s * shardSize);
+            long[] l = sh.longs("labels", rows);
+            for (long y : l) {
+                if (y < 0 || y >= numClasses) throw new CheckpointException(sh.file + ": label " + y + " is outside [0, " + numClasses + ")");
+            }
             System.arraycopy(l, 0, labels, s * shardSize, l.length);
+            long[] image = {rows, channels, latentSize, latentSize};
+            for (String t : flips ? new String[] {"mean", "logvar", "mean_flip", "logvar_flip"} : new String[] {"mean", "logvar"}) sh.check(t, "F16", image);
         }
+    }
+
+    /** An integer field of the manifest in [min, max], or a one-line error naming it. */
+    private static int field(Path f, JsonNode m, String name, long min, long max) throws CheckpointException {
+        JsonNode v = m.get(name);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < min || v.asLong() > max) {
+            throw new CheckpointException(f + ": '" + name + "' must be an integer in [" + min + ", " + max + "], got " + v);
+        }
+        return (int) v.asLong();
     }
 
     /** Opens a complete store. */
@@ -167,22 +184,31 @@ public final class LatentStore implements ImageDataset {
             this.file = file;
             if (!Files.isRegularFile(file)) throw new CheckpointException(file + ": missing shard of the feature store");
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                long size = ch.size();
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                ch.read(len, 0);
+                if (size < 8 || ch.read(len, 0) < 8) throw new CheckpointException(file + ": truncated shard (" + size + " bytes)");
                 long n = len.getLong(0);
+                if (n <= 0 || n > (100L << 20) || 8 + n > size) {
+                    throw new CheckpointException(file + ": header length " + n + " does not fit a shard of " + size + " bytes");
+                }
+                if (size > Integer.MAX_VALUE) throw new CheckpointException(file + ": a shard must be under 2 GB, this one has " + size + " bytes");
                 ByteBuffer h = ByteBuffer.allocate((int) n);
                 ch.read(h, 8);
-                header = new ObjectMapper().readTree(new String(h.array(), StandardCharsets.UTF_8));
+                try {
+                    header = new ObjectMapper().readTree(new String(h.array(), StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    throw new CheckpointException(file + ": shard header is not JSON");
+                }
+                if (header == null || !header.isObject()) throw new CheckpointException(file + ": shard header is not a JSON object");
                 dataStart = 8 + n;
-                data = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+                data = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
                 data.order(ByteOrder.LITTLE_ENDIAN);
             }
         }
 
-        long[] longs(String name) throws CheckpointException {
-            JsonNode t = tensor(name, "I64");
-            long begin = t.path("data_offsets").get(0).asLong(), end = t.path("data_offsets").get(1).asLong();
-            long[] out = new long[(int) ((end - begin) / 8)];
+        long[] longs(String name, int rows) throws CheckpointException {
+            long begin = check(name, "I64", new long[] {rows});
+            long[] out = new long[rows];
             for (int i = 0; i < out.length; i++) out[i] = data.getLong((int) (dataStart + begin + 8L * i));
             return out;
         }
@@ -193,6 +219,26 @@ public final class LatentStore implements ImageDataset {
             float[] out = new float[n];
             for (int i = 0; i < n; i++) out[i] = halfToFloat(data.getShort((int) (dataStart + begin + 2L * i)));
             return out;
+        }
+
+        /** Checks a tensor's dtype, shape and data range against the file; returns its data offset. */
+        long check(String name, String dtype, long[] shape) throws CheckpointException {
+            JsonNode t = tensor(name, dtype);
+            JsonNode sh = t.path("shape"), off = t.path("data_offsets");
+            boolean shapeOk = sh.isArray() && sh.size() == shape.length;
+            for (int i = 0; shapeOk && i < shape.length; i++) shapeOk = sh.get(i).isIntegralNumber() && sh.get(i).asLong() == shape[i];
+            if (!shapeOk) throw new CheckpointException(file + ": tensor '" + name + "' has shape " + sh + ", expected " + java.util.Arrays.toString(shape));
+            if (!off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()) {
+                throw new CheckpointException(file + ": tensor '" + name + "' has no integer data_offsets");
+            }
+            long begin = off.get(0).asLong(), end = off.get(1).asLong();
+            long bytes = (dtype.equals("I64") ? 8 : 2);
+            for (long d : shape) bytes *= d;
+            if (begin < 0 || end - begin != bytes || dataStart + end > data.capacity()) {
+                throw new CheckpointException(file + ": tensor '" + name + "' has data_offsets [" + begin + ", " + end + "], expected " + bytes
+                        + " bytes within the shard's " + (data.capacity() - dataStart) + " bytes of data");
+            }
+            return begin;
         }
 
         private JsonNode tensor(String name, String dtype) throws CheckpointException {

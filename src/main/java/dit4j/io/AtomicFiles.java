@@ -37,9 +37,16 @@ public final class AtomicFiles {
             throw e;
         }
         try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException | RuntimeException e) {
+            // e.g. the target is a folder: leave nothing behind but the error
+            Files.deleteIfExists(tmp);
+            if (Files.isDirectory(target)) throw new java.nio.file.FileSystemException(target + ": is a folder, expected a file to write");
+            throw e;
         }
     }
 }

@@ -28,7 +28,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Safetensors {
     private Safetensors() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // A duplicate key is an error, as in the reference library, not "last one wins".
+    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final long MAX_HEADER = 100L << 20;
 
     /** Tensors in file order, and the string metadata. */
@@ -50,27 +51,37 @@ public final class Safetensors {
             try {
                 header = JSON.readTree(new String(headerBuf.array(), StandardCharsets.UTF_8));
             } catch (IOException e) {
-                throw new CheckpointException(file + ": not a safetensors file (header is not JSON)");
+                String why = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+                throw new CheckpointException(file + ": bad safetensors header: " + (why.startsWith("Duplicate field") ? why.replace("Duplicate field", "duplicate tensor name") : "not JSON (" + why + ")"));
             }
             if (header == null || !header.isObject()) throw new CheckpointException(file + ": not a safetensors file (header is not a JSON object)");
             long dataStart = 8 + headerLen;
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
+            java.util.List<Entry> entries = new java.util.ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String name = e.getKey();
                 JsonNode info = e.getValue();
                 if (name.equals("__metadata__")) {
+                    if (!info.isObject()) throw new CheckpointException(file + ": __metadata__ is not a JSON object");
                     info.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
-                tensors.put(name, readTensor(ch, file, name, info, dataStart, size));
+                entries.add(entry(file, name, info));
             }
+            checkLayout(file, entries, size - dataStart);
+            // Everything is checked before the first allocation.
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (Entry e : entries) tensors.put(e.name, readTensor(ch, file, e, dataStart));
             return new Contents(tensors, metadata);
         }
     }
 
-    private static Tensor readTensor(FileChannel ch, Path file, String name, JsonNode info, long dataStart, long fileSize) throws IOException {
+    /** One tensor's header entry, validated. */
+    private record Entry(String name, ScalarType dtype, long[] shape, long begin, long end) {}
+
+    private static Entry entry(Path file, String name, JsonNode info) throws CheckpointException {
+        if (!info.isObject()) throw new CheckpointException(file + ": tensor '" + name + "' has no {dtype, shape, data_offsets} entry");
         ScalarType dtype = DTypes.fromSafetensors(info.path("dtype").asText());
         if (dtype == null) throw new CheckpointException(file + ": tensor '" + name + "' has unsupported dtype '" + info.path("dtype").asText() + "'");
         JsonNode shapeNode = info.path("shape"), offsets = info.path("data_offsets");
@@ -80,21 +91,61 @@ public final class Safetensors {
         long[] shape = new long[shapeNode.size()];
         long numel = 1;
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong();
-            numel *= shape[i];
+            JsonNode d = shapeNode.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
+                throw new CheckpointException(file + ": tensor '" + name + "' has shape entry " + d + " (expected a non-negative integer)");
+            }
+            shape[i] = d.asLong();
+            numel = multiply(numel, shape[i], file, name);
+        }
+        for (JsonNode o : offsets) {
+            if (!o.isIntegralNumber() || !o.canConvertToLong() || o.asLong() < 0) {
+                throw new CheckpointException(file + ": tensor '" + name + "' has data offset " + o + " (expected a non-negative integer)");
+            }
         }
         long begin = offsets.get(0).asLong(), end = offsets.get(1).asLong();
-        long expected = numel * DTypes.elementSize(dtype);
-        if (end - begin != expected) {
+        long expected = multiply(numel, DTypes.elementSize(dtype), file, name);
+        if (end < begin || end - begin != expected) {
             throw new CheckpointException(file + ": tensor '" + name + "' has " + (end - begin) + " bytes of data, its shape " + Tensors.shapeString(shape) + " needs " + expected);
         }
-        if (begin < 0 || dataStart + end > fileSize) {
-            throw new CheckpointException(file + ": truncated: tensor '" + name + "' ends at byte " + (dataStart + end) + " of a " + fileSize + "-byte file");
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    private static long multiply(long a, long b, Path file, String name) throws CheckpointException {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(file + ": tensor '" + name + "' is too large (its size overflows 64 bits)");
         }
-        Tensor t = Tensors.empty(dtype, shape);
-        if (expected > 0) {
-            ByteBuffer dst = new BytePointer(t.data_ptr()).capacity(expected).asByteBuffer();
-            readFully(ch, dst, dataStart + begin, file);
+    }
+
+    /**
+     * As the reference library validates: the tensors tile the data section exactly, in offset
+     * order, without overlap or gaps, and the data section is exactly that long.
+     */
+    private static void checkLayout(Path file, java.util.List<Entry> entries, long dataBytes) throws CheckpointException {
+        java.util.List<Entry> byOffset = new java.util.ArrayList<>(entries);
+        byOffset.sort(java.util.Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long at = 0;
+        for (Entry e : byOffset) {
+            if (e.begin != at) {
+                throw new CheckpointException(file + ": tensor '" + e.name + "' starts at data byte " + e.begin + ", expected " + at
+                        + (e.begin < at ? " (it overlaps the tensor before it)" : " (a gap before it)"));
+            }
+            at = e.end;
+        }
+        if (at != dataBytes) {
+            throw new CheckpointException(file + ": the header describes " + at + " bytes of tensor data, the file holds " + dataBytes
+                    + (at > dataBytes ? " (truncated)" : " (trailing bytes)"));
+        }
+    }
+
+    private static Tensor readTensor(FileChannel ch, Path file, Entry e, long dataStart) throws IOException {
+        Tensor t = Tensors.empty(e.dtype, e.shape);
+        long n = e.end - e.begin;
+        if (n > 0) {
+            ByteBuffer dst = new BytePointer(t.data_ptr()).capacity(n).asByteBuffer();
+            readFully(ch, dst, dataStart + e.begin, file);
         }
         return t;
     }

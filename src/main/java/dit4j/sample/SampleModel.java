@@ -1,6 +1,11 @@
 package dit4j.sample;
 
 import dit4j.diffusion.DiffusionConfig;
+import dit4j.io.CheckpointException;
+import dit4j.io.StateDicts;
+import dit4j.runtime.Step;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import dit4j.model.DiT;
 import dit4j.model.Pretrained;
 import java.io.IOException;
@@ -19,6 +24,7 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
 
     public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads) throws IOException {
         Pretrained p = Pretrained.load(checkpoint, null, preferEma, numHeads);
+        checkFinite(p);
         Map<String, Object> args = p.file().args();
         DiffusionConfig dc = DiffusionConfig.defaults()
                 .withSchedule(String.valueOf(args.getOrDefault("noise_schedule", "linear")), ((Number) args.getOrDefault("diffusion_steps", 1000)).intValue())
@@ -28,6 +34,18 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
         double scaling = args.get("latent_scaling") instanceof Number n && n.doubleValue() > 0 ? n.doubleValue() : 0;
         Path vae = args.get("vae_path") instanceof String recorded && Files.exists(Path.of(recorded)) ? Path.of(recorded) : null;
         return new SampleModel(p, dc, classNames(args, p.config().numClasses()), latent, scaling, vae);
+    }
+
+    /** NaN or infinite weights would sample black images and exit 0: refuse them, naming the first. */
+    private static void checkFinite(Pretrained p) throws CheckpointException {
+        for (Map.Entry<String, Tensor> e : StateDicts.of(p.model()).entrySet()) {
+            try (Step s = Step.open()) {
+                if (!torch.isfinite(e.getValue()).all().item_bool()) {
+                    String which = p.file().weightsKey().isEmpty() ? "" : " ['" + p.file().weightsKey() + "']";
+                    throw new CheckpointException(p.file().path() + which + ": tensor '" + e.getKey() + "' holds NaN or infinite values");
+                }
+            }
+        }
     }
 
     public DiT model() {

@@ -47,6 +47,7 @@ public final class Training {
     public static Training start(TrainOptions o, ModelChoice model, Consumer<String> warn, Job job) throws Exception {
         o.validate();
         ImageDataset data = openData(o, warn);
+        checkBatch(data, o, job);
         DiTConfig config = model.build(data.imageSize(), data.channels(), data.numClasses());
         o.model = config.displayName();
         o.classNames = data.classNames();
@@ -61,6 +62,17 @@ public final class Training {
             return r.root();
         }));
         return new Training(o, data, state, run, job);
+    }
+
+    /** Before anything is made: the data must fill one batch on every rank. */
+    private static void checkBatch(ImageDataset data, TrainOptions o, Job job) {
+        int local = o.globalBatchSize / job.worldSize();
+        if (local * job.worldSize() != o.globalBatchSize) {
+            throw new dit4j.OptionException("--global-batch-size " + o.globalBatchSize + " is not divisible by the world size " + job.worldSize());
+        }
+        if (dit4j.data.DataLoader.batchesPerEpoch(data.size(), local, job.worldSize()) == 0) {
+            throw new IllegalArgumentException("the dataset has " + data.size() + " images, fewer than one batch of " + local + " per rank: lower --global-batch-size");
+        }
     }
 
     /** How the model's configuration follows from the data. */
