@@ -43,6 +43,12 @@ public record DiTConfig(
         require(mlpRatio > 0, "mlp_ratio must be positive, got " + mlpRatio);
         require(classDropoutProb >= 0 && classDropoutProb < 1, "class_dropout_prob must be in [0, 1), got " + classDropoutProb);
         require(numClasses > 0, "num_classes must be positive, got " + numClasses);
+        // Bounds that no real model reaches, so that a corrupt or hostile configuration fails here
+        // in one line instead of allocating the machine away.
+        require(inputSize <= 8192, "input_size " + inputSize + " is larger than 8192");
+        require((long) (inputSize / patchSize) * (inputSize / patchSize) <= (1 << 20), "input_size " + inputSize + " / patch_size " + patchSize + " makes more than 2^20 tokens");
+        require(hiddenSize <= 65536 && depth <= 4096 && numHeads <= hiddenSize, "hidden_size " + hiddenSize + ", depth " + depth + " or num_heads " + numHeads + " is beyond any real model");
+        require(mlpRatio <= 64 && inChannels <= 1024 && numClasses <= 10_000_000, "mlp_ratio " + mlpRatio + ", in_channels " + inChannels + " or num_classes " + numClasses + " is beyond any real model");
     }
 
     /** The official sizes: depth, hidden size, heads. */

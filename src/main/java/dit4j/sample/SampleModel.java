@@ -26,9 +26,15 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
         Pretrained p = Pretrained.load(checkpoint, null, preferEma, numHeads);
         checkFinite(p);
         Map<String, Object> args = p.file().args();
-        DiffusionConfig dc = DiffusionConfig.defaults()
-                .withSchedule(String.valueOf(args.getOrDefault("noise_schedule", "linear")), ((Number) args.getOrDefault("diffusion_steps", 1000)).intValue())
-                .withLearnSigma(p.config().learnSigma());
+        Object steps = args.getOrDefault("diffusion_steps", 1000);
+        if (!(steps instanceof Number k) || k.longValue() < 1 || k.longValue() > 100_000 || k.doubleValue() != k.longValue()) {
+            throw new CheckpointException(checkpoint + ": args.diffusion_steps must be an integer in [1, 100000], got " + steps);
+        }
+        String schedule = String.valueOf(args.getOrDefault("noise_schedule", "linear"));
+        if (!schedule.equals("linear") && !schedule.equals("squaredcos_cap_v2")) {
+            throw new CheckpointException(checkpoint + ": args.noise_schedule must be linear or squaredcos_cap_v2, got '" + schedule + "'");
+        }
+        DiffusionConfig dc = DiffusionConfig.defaults().withSchedule(schedule, ((Number) steps).intValue()).withLearnSigma(p.config().learnSigma());
         // Ours record a latent scaling; an official checkpoint (no such record) with 4 input channels is a latent model.
         boolean latent = args.get("latent_scaling") instanceof Number n ? n.doubleValue() > 0 : p.config().inChannels() == 4;
         double scaling = args.get("latent_scaling") instanceof Number n && n.doubleValue() > 0 ? n.doubleValue() : 0;

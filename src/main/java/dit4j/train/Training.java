@@ -89,7 +89,12 @@ public final class Training {
         CheckpointFile file = CheckpointFile.read(ckpt, true);
         TrainOptions o = overrides.apply(TrainState.optionsOf(file));
         o.validate();
-        DiTConfig config = DiTConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(file.args().get("dit_config")));
+        DiTConfig config;
+        try {
+            config = DiTConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(file.args().get("dit_config")));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(ckpt + ": args.dit_config: " + e.getMessage());
+        }
         ImageDataset data = openData(o, warn);
         TrainState state = TrainState.resume(ckpt, o, config);
         if (job.worldSize() > 1) state.reseedForRank(o.globalSeed, job.rank(), job.worldSize());

@@ -199,6 +199,41 @@ class HostileInputTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void checkpointArgumentsAreBoundedBeforeAllocating() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 16, 8, 4, 3);
+        Path run = tmp.resolve("run");
+        assertEquals(0, Cli.run(TrainCliTest.train(data, run, "--steps", "1")).exit());
+        Path good = run.resolve("checkpoints/0000001.pt");
+        Map<String, Object> top = new java.util.LinkedHashMap<>(dit4j.io.CheckpointFile.read(good, true).top());
+        Map<String, Object> args = new java.util.LinkedHashMap<>((Map<String, Object>) top.get("args"));
+        Map<String, Object> config = new java.util.LinkedHashMap<>((Map<String, Object>) args.get("dit_config"));
+
+        args.put("diffusion_steps", 2_000_000_000L);
+        top.put("args", args);
+        Path steps = tmp.resolve("steps.pt");
+        dit4j.io.PtWriter.save(steps, top);
+        Cli.Result r = Cli.run("sample", "--checkpoint", steps.toString(), "--labels", "1", "--steps", "2", "--out", tmp.resolve("s").toString());
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains("args.diffusion_steps must be an integer in [1, 100000]"), r.err());
+        r = Cli.run("train", "--resume", steps.toString(), "--steps", "3");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--diffusion-steps must be in [1, 100000]"), r.err());
+
+        args.put("diffusion_steps", 1000);
+        config.put("input_size", 100000);
+        args.put("dit_config", config);
+        Path size = tmp.resolve("size.pt");
+        dit4j.io.PtWriter.save(size, top);
+        for (String[] cmd : new String[][] {{"sample", "--checkpoint", size.toString(), "--labels", "1", "--out", tmp.resolve("s").toString()},
+                {"train", "--resume", size.toString(), "--steps", "3"}, {"info", "--checkpoint", size.toString()}}) {
+            r = Cli.run(cmd);
+            assertEquals(1, r.exit(), String.join(" ", cmd) + ": " + r.err());
+            assertTrue(r.err().contains("input_size 100000 is larger than 8192") && r.err().contains("size.pt"), r.err());
+        }
+    }
+
+    @Test
     void aFailedWriteLeavesNoTemporaryFile() throws Exception {
         Path data = TinyData.idx(tmp.resolve("data"), 16, 8, 4, 3);
         Path run = tmp.resolve("run");
