@@ -88,7 +88,11 @@ public final class Training {
         Path ckpt = resolveCheckpoint(checkpointOrRun);
         CheckpointFile file = CheckpointFile.read(ckpt, true);
         TrainOptions o = overrides.apply(TrainState.optionsOf(file));
-        o.validate();
+        try {
+            o.validate();
+        } catch (dit4j.OptionException e) {
+            throw new CheckpointException(ckpt + ": its recorded options are out of range: " + e.getMessage());
+        }
         DiTConfig config;
         try {
             config = DiTConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(file.args().get("dit_config")));
