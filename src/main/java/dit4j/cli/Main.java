@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Diffusion Transformers (DiT) on the JVM: train, sample, verify and benchmark class-conditional diffusion models.",
         footer = {"", "Exit status: 0 done, 1 failed (the error names the file, tensor or value), 2 bad usage (a flag missing, unknown or out of range),",
-                "130 interrupted (Ctrl-C; training saves a checkpoint first). DIT_DEBUG=1 shows stack traces."},
+                "130 interrupted by Ctrl-C, 143 by SIGTERM (training saves a checkpoint first). DIT_DEBUG=1 shows stack traces."},
         subcommands = {
             DemoCommand.class,
             TrainCommand.class,

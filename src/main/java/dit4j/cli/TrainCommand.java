@@ -175,7 +175,7 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.printf("checkpoint: %s%n", result.lastCheckpoint());
         System.out.printf("loss curve: %s%n", t.run.lossPlot());
         System.out.printf("steps %d, final loss %.4f%s%n", result.state().step, result.finalLoss(), result.stoppedEarly() ? " (stopped early)" : "");
-        return result.stoppedEarly() && TrainProgress.interrupted ? 130 : 0;
+        return result.stoppedEarly() ? TrainProgress.signalExit : 0;
     }
 
     /** Shows {@link TrainOptions}' own defaults in the help: {@code --global-batch-size} is the field {@code globalBatchSize}. */

@@ -10,7 +10,8 @@ import sun.misc.Signal;
 final class TrainProgress {
     private TrainProgress() {}
 
-    static volatile boolean interrupted;
+    /** The exit status a stop by signal gets: 130 for SIGINT, 143 for SIGTERM; 0 when none came. */
+    static volatile int signalExit;
 
     static Trainer.Result run(Training t) throws Exception {
         Progress[] bar = new Progress[1];
@@ -44,7 +45,7 @@ final class TrainProgress {
         };
         for (String name : new String[] {"INT", "TERM"}) {
             Signal.handle(new Signal(name), sig -> {
-                interrupted = true;
+                signalExit = 128 + sig.getNumber();
                 System.err.println("\n" + (name.equals("INT") ? "interrupted" : "terminated") + ": saving a checkpoint (again to quit at once)");
                 Signal.handle(new Signal(name), again -> Runtime.getRuntime().halt(128 + again.getNumber()));
                 t.requestStop();

@@ -89,6 +89,29 @@ class TrainCliTest {
     }
 
     @Test
+    void sigtermSavesACheckpointAtTheStepItStoppedAndResumeContinues() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 64, 8, 4, 2);
+        Path run = tmp.resolve("run");
+        Path log = tmp.resolve("term.log");
+        Process p = Cli.spawn(log, train(data, run, "--steps", "100000", "--ckpt-every", "100000", "--log-every", "1"));
+        Path jsonl = run.resolve("log.jsonl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while ((!Files.exists(jsonl) || Files.readAllLines(jsonl).size() < 3) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "did not stop after SIGTERM");
+        assertEquals(143, p.exitValue(), Files.readString(log));
+        assertTrue(Files.readString(log).contains("terminated: saving a checkpoint"), Files.readString(log));
+        assertEquals(1, checkpoints(run), "one checkpoint, written on SIGTERM");
+        Path ckpt = RunDir.of(run).latestCheckpoint().orElseThrow();
+        long stopped = Long.parseLong(ckpt.getFileName().toString().replace(".pt", ""));
+        List<double[]> logged = TrainLog.readLoss(jsonl);
+        assertEquals(stopped, (long) logged.get(logged.size() - 1)[0], "the checkpoint is at the step the run stopped");
+        Cli.Result r = Cli.run("train", "--resume", run.toString(), "--steps", Long.toString(stopped + 2));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.exists(run.resolve(String.format("checkpoints/%07d.pt", stopped + 2))));
+    }
+
+    @Test
     void aCorruptImageIsReportedWithItsPathOrSkippedOnRequest() throws Exception {
         Path root = tmp.resolve("folder");
         for (String cls : new String[] {"cat", "dog"}) {
