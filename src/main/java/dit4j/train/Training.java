@@ -100,6 +100,7 @@ public final class Training {
             throw new CheckpointException(ckpt + ": args.dit_config: " + e.getMessage());
         }
         ImageDataset data = openData(o, warn);
+        checkBatch(data, o, job);
         TrainState state = TrainState.resume(ckpt, o, config);
         if (job.worldSize() > 1) state.reseedForRank(o.globalSeed, job.rank(), job.worldSize());
         // A new length given on resume replaces the recorded one (the schedule then spans the new length).
@@ -120,7 +121,7 @@ public final class Training {
         trainer = new Trainer(options, data, run, state, listener, new Trainer.Ranks(job.rank(), job.worldSize())).dataParallel(job.dataParallel(state.params));
         if (stopRequested) trainer.requestStop();
         Trainer.Result result = trainer.run();
-        if (job.writes()) drawLossPlot(warn(listener));
+        if (job.writes()) drawLossPlot(listener::onMessage);
         return result;
     }
 
@@ -129,10 +130,6 @@ public final class Training {
         stopRequested = true;
         Trainer t = trainer;
         if (t != null) t.requestStop();
-    }
-
-    private static Consumer<String> warn(Trainer.Listener listener) {
-        return listener::onMessage;
     }
 
     /** Draws loss.png from the run's log, averaged down to at most 1000 points. */
