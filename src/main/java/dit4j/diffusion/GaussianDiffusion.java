@@ -1,18 +1,22 @@
 package dit4j.diffusion;
 
+import static dit4j.diffusion.DiffusionUtils.discretizedGaussianLogLikelihood;
+import static dit4j.diffusion.DiffusionUtils.meanFlat;
+import static dit4j.diffusion.DiffusionUtils.normalKl;
 import static dit4j.runtime.TensorMath.add;
+import static dit4j.runtime.TensorMath.clamp;
 import static dit4j.runtime.TensorMath.cat;
 import static dit4j.runtime.TensorMath.div;
 import static dit4j.runtime.TensorMath.exp;
 import static dit4j.runtime.TensorMath.mul;
 import static dit4j.runtime.TensorMath.oneMinus;
+import static dit4j.runtime.TensorMath.scalar;
 import static dit4j.runtime.TensorMath.split;
+import static dit4j.runtime.TensorMath.square;
 import static dit4j.runtime.TensorMath.sub;
 
 import dit4j.runtime.Tensors;
 import java.util.Arrays;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -175,10 +179,6 @@ public final class GaussianDiffusion {
         return t.device().is_cpu() ? out : out.to(t.device(), out.scalar_type());
     }
 
-    private static Scalar s(double v) {
-        return new Scalar(v);
-    }
-
     // ---------------------------------------------------------------- forward process
 
     /** Sample from q(x_t | x_0): {@code sqrt(abar) x_0 + sqrt(1 - abar) noise}. */
@@ -221,7 +221,7 @@ public final class GaussianDiffusion {
             logVariance = extract(large ? fixedLargeLogVariance : posteriorLogVarianceClipped, t, x).expand(x.sizes()).contiguous();
         }
         Tensor predXstart = modelMeanType == ModelMeanType.START_X ? modelOutput : predictXstartFromEps(x, t, modelOutput);
-        if (clipDenoised) predXstart = torch.clamp(predXstart, new ScalarOptional(s(-1)), new ScalarOptional(s(1)));
+        if (clipDenoised) predXstart = clamp(predXstart, -1, 1);
         Tensor mean = qPosteriorMeanVariance(predXstart, x, t).mean();
         return new MeanVariance(mean, variance, logVariance, predXstart);
     }
@@ -252,10 +252,9 @@ public final class GaussianDiffusion {
     public Tensor vbTermsBpd(Tensor modelOutput, Tensor xStart, Tensor xT, Tensor t, boolean clipDenoised) {
         Posterior truth = qPosteriorMeanVariance(xStart, xT, t);
         MeanVariance out = pMeanVarianceFromOutput(modelOutput, xT, t, clipDenoised);
-        Tensor kl = DiffusionUtils.meanFlat(DiffusionUtils.normalKl(truth.mean(), truth.logVariance(), out.mean(), out.logVariance())).div(s(Math.log(2.0)));
-        Tensor nll = DiffusionUtils.discretizedGaussianLogLikelihood(xStart, out.mean(), out.logVariance().mul(s(0.5))).neg();
-        Tensor decoderNll = DiffusionUtils.meanFlat(nll).div(s(Math.log(2.0)));
-        return torch.where(t.eq(s(0)), decoderNll, kl);
+        Tensor kl = div(meanFlat(normalKl(truth.mean(), truth.logVariance(), out.mean(), out.logVariance())), Math.log(2.0));
+        Tensor decoderNll = div(meanFlat(discretizedGaussianLogLikelihood(xStart, out.mean(), mul(0.5, out.logVariance())).neg()), Math.log(2.0));
+        return torch.where(t.eq(scalar(0)), decoderNll, kl);
     }
 
     /**
@@ -270,7 +269,7 @@ public final class GaussianDiffusion {
         Tensor xT = qSample(xStart, t, noise);
         if (lossType.isVb()) {
             Tensor vb = vbTermsBpd(model.apply(xT, mapTimesteps(t)), xStart, xT, t, false);
-            if (lossType == LossType.RESCALED_KL) vb = vb.mul(s(numTimesteps));
+            if (lossType == LossType.RESCALED_KL) vb = mul(numTimesteps, vb);
             return new Losses(vb, null, vb);
         }
         Tensor modelOutput = model.apply(xT, mapTimesteps(t));
@@ -281,11 +280,10 @@ public final class GaussianDiffusion {
             modelOutput = parts[0];
             Tensor frozen = cat(1, modelOutput.detach(), parts[1]);
             vb = vbTermsBpd(frozen, xStart, xT, t, false);
-            if (lossType == LossType.RESCALED_MSE) vb = vb.mul(s(numTimesteps / 1000.0));
+            if (lossType == LossType.RESCALED_MSE) vb = mul(numTimesteps / 1000.0, vb);
         }
         Tensor target = modelMeanType == ModelMeanType.START_X ? xStart : noise;
-        Tensor diff = target.sub(modelOutput);
-        Tensor mse = DiffusionUtils.meanFlat(diff.mul(diff));
+        Tensor mse = meanFlat(square(sub(target, modelOutput)));
         return new Losses(vb == null ? mse : mse.add(vb), mse, vb);
     }
 }

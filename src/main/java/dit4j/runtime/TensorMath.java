@@ -1,6 +1,7 @@
 package dit4j.runtime;
 
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -23,6 +24,10 @@ public final class TensorMath {
 
     public static Tensor sub(Tensor a, Tensor b) {
         return a.sub(b);
+    }
+
+    public static Tensor sub(Tensor a, double b) {
+        return a.sub(new Scalar(b));
     }
 
     public static Tensor mul(Tensor a, Tensor b) {
@@ -68,6 +73,19 @@ public final class TensorMath {
 
     public static Tensor tanh(Tensor a) {
         return torch.tanh(a);
+    }
+
+    public static Tensor clamp(Tensor a, double min, double max) {
+        return torch.clamp(a, new ScalarOptional(new Scalar(min)), new ScalarOptional(new Scalar(max)));
+    }
+
+    public static Tensor clampMin(Tensor a, double min) {
+        return torch.clamp(a, new ScalarOptional(new Scalar(min)));
+    }
+
+    /** A libtorch scalar, for the comparisons ({@code t.eq(scalar(0))}) and calls that take one. */
+    public static Scalar scalar(double v) {
+        return new Scalar(v);
     }
 
     /** {@code torch.cat(tensors, dim)}. */
