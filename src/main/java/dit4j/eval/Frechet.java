@@ -14,8 +14,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *
  * <p>scipy's {@code sqrtm} is a Schur method; only the trace of the root is needed, and for
  * covariances (symmetric positive semi-definite) it equals the sum of the square roots of the
- * eigenvalues of {@code S1^(1/2) S2 S1^(1/2)}, a symmetric matrix: two {@code eigh} calls in
- * libtorch, stable for singular covariances too.
+ * eigenvalues of {@code S1^(1/2) S2 S1^(1/2)} (or {@code L^T S2 L} with {@code S1 = L L^T}), a
+ * symmetric matrix: libtorch's {@code eigh}/{@code eigvalsh} in float64, stable for singular
+ * covariances too.
  */
 public final class Frechet {
     private Frechet() {}
@@ -60,10 +61,19 @@ public final class Frechet {
      */
     static double traceSqrtProduct(Tensor a, Tensor b) {
         if (!finite(a) || !finite(b)) return Double.NaN;
-        T_TensorTensor_T eig = torch.linalg_eigh(symmetric(a));
-        Tensor w = eig.get0(), v = eig.get1();
-        Tensor rootA = v.mul(torch.sqrt(w.clamp_min(new Scalar(0.0)))).matmul(v.t());
-        Tensor m = rootA.matmul(b).matmul(rootA);
+        Tensor sa = symmetric(a), m;
+        // A = L L^T when A is positive definite (the usual case with more images than dimensions):
+        // L^T B L has the eigenvalues of A B, and Cholesky is ~25x cheaper than an eigendecomposition.
+        T_TensorTensor_T chol = torch.linalg_cholesky_ex(sa);
+        if (chol.get1().item_long() == 0) {
+            Tensor l = chol.get0();
+            m = l.t().matmul(b).matmul(l);
+        } else {
+            T_TensorTensor_T eig = torch.linalg_eigh(sa);
+            Tensor w = eig.get0(), v = eig.get1();
+            Tensor rootA = v.mul(torch.sqrt(w.clamp_min(new Scalar(0.0)))).matmul(v.t());
+            m = rootA.matmul(b).matmul(rootA);
+        }
         double[] lambda = Tensors.toDoubles(torch.linalg_eigvalsh(symmetric(m)));
         double tr = 0, scale = 0;
         for (double l : lambda) scale = Math.max(scale, Math.abs(l));

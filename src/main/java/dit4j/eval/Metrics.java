@@ -34,7 +34,7 @@ public final class Metrics {
             double s = Step.nested(() -> {
                 Tensor part = probs.narrow(0, start, len).to(ScalarType.Double);
                 Tensor mean = part.mean(new long[] {0}, true, new ScalarTypeOptional());
-                Tensor kl = torch.xlogy(part, part).sub(part.mul(torch.log(mean)));
+                Tensor kl = torch.xlogy(part, part).sub(torch.xlogy(part, mean));
                 return Tensors.doubles(new double[] {Math.exp(kl.sum(new long[] {1}, false, new ScalarTypeOptional()).mean().item_double())}, 1);
             }).item_double();
             scores.add(s);
