@@ -59,7 +59,9 @@ public final class EvalCommand implements Callable<Integer> {
             throw new CheckpointException(weights + ": no Inception weights; run `dit download inception` or give --inception FILE");
         }
         dit4j.runtime.Threads.configureDefault();
-        org.bytedeco.pytorch.global.torch.set_num_threads(Runtime.getRuntime().availableProcessors()); // convolutions run on oneDNN's threads
+        String env = System.getenv("DIT_INTRA_OP_THREADS");
+        // Convolutions run on oneDNN, which uses libtorch's threads (not OpenBLAS's): give it every core.
+        if (env == null || env.isBlank()) org.bytedeco.pytorch.global.torch.set_num_threads(Runtime.getRuntime().availableProcessors());
         InceptionV3 net = InceptionV3.load(weights);
         try (ImageSet a = ImageSet.open(samples); ImageSet b = ImageSet.open(ref); Bars bars = new Bars()) {
             if (!a.hasImages()) {

