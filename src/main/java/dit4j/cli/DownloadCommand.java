@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code dit download}: official checkpoints and VAEs into a local cache. */
 @Command(name = "download", mixinStandardHelpOptions = true,
-        description = {"Fetch official DiT checkpoints and the Stable Diffusion VAE into a cache folder: resumable (run again after an",
+        description = {"Fetch official DiT checkpoints, the Stable Diffusion VAE and the FID Inception weights into a cache folder: resumable (run again after an",
                 "interruption), with a progress bar and size and checksum checks. Prints the folder; `--list` shows what is known."})
 public final class DownloadCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", description = "Items to fetch, e.g. DiT-XL-2-256 sd-vae-ft-ema.")

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             InfoCommand.class,
             VerifyCommand.class,
+            EvalCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

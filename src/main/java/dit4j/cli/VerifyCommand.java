@@ -24,6 +24,9 @@ public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     VaeOptions vaeOptions = new VaeOptions();
 
+    @Option(names = "--inception", description = "Verify the FID Inception network instead: pytorch-fid's weights file (pt_inception-2015-12-05-6726825d.pth) or one in its layout.")
+    Path inception;
+
     @Option(names = "--vectors", required = true, description = "The test-vector file (safetensors, see docs/test-vectors.md).")
     Path vectors;
 
@@ -40,7 +43,11 @@ public final class VerifyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Safetensors.Contents v = Safetensors.read(vectors);
         if (vaeOptions.vae != null) return verifyVae(v, vaeOptions.vae);
-        if (checkpoint == null) throw new IllegalArgumentException("give --checkpoint (DiT groups) or --vae (VAE groups)");
+        if (inception != null) {
+            System.out.printf("verifying Inception %s against %s%n", inception.getFileName(), vectors.getFileName());
+            return summary(dit4j.eval.InceptionVerify.run(dit4j.eval.InceptionV3.load(inception), v.tensors(), atol, rtol, line -> System.out.println(line)));
+        }
+        if (checkpoint == null) throw new IllegalArgumentException("give --checkpoint (DiT groups), --vae (VAE groups) or --inception (Inception groups)");
         String modelJson = v.metadata().get("model");
         if (modelJson == null) throw new IllegalArgumentException(vectors + ": metadata has no 'model' configuration");
         JsonNode node = new ObjectMapper().readTree(modelJson);

@@ -21,6 +21,10 @@ public final class Catalog {
     private static final String DIT = "https://dl.fbaipublicfiles.com/DiT/models/";
     private static final String HF = "https://huggingface.co/stabilityai/";
 
+    /** pytorch-fid's FID Inception weights (its inception.py FID_WEIGHTS_URL); pytorch-fid publishes no checksum. */
+    public static final String INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth";
+    private static final String INCEPTION_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + INCEPTION_FILE;
+
     public static final Map<String, Item> ITEMS = new LinkedHashMap<>();
 
     static {
@@ -34,6 +38,11 @@ public final class Catalog {
                             new Entry("diffusion_pytorch_model.safetensors",
                                     new Downloader.Source(HF + vae + "/resolve/main/diffusion_pytorch_model.safetensors", -1, null)))));
         }
+    }
+
+    static {
+        add(new Item("inception", "pytorch-fid's FID Inception network (for dit eval), ~95 MB; no published checksum",
+                List.of(new Entry(INCEPTION_FILE, new Downloader.Source(INCEPTION_URL, -1, null)))));
     }
 
     private static void add(Item i) {

@@ -28,10 +28,7 @@ public record CheckpointFile(Path path, Map<String, Object> top, Map<String, Ten
     }
 
     private static boolean isZip(Path path) throws IOException {
-        try (InputStream in = Files.newInputStream(path)) {
-            byte[] m = in.readNBytes(2);
-            return (m.length == 2 && m[0] == 'P' && m[1] == 'K') || (m.length >= 1 && m[0] == (byte) 0x80);
-        }
+        return PtReader.format(path) != PtReader.Format.OTHER; // zip or legacy torch.save; else safetensors
     }
 
     private static CheckpointFile fromSafetensors(Path path, Safetensors.Contents c) throws CheckpointException {

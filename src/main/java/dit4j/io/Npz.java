@@ -24,13 +24,14 @@ import java.util.zip.ZipOutputStream;
  * (stored, not deflated). The main use is {@code samples.npz} in the layout of DiT's sample_ddp.py
  * and OpenAI's evaluator: {@code arr_0} uint8 N x H x W x C, plus {@code labels} int64.
  *
- * <p>Supported dtypes: uint8 ({@code |u1}), int64 ({@code <i8}), float32 ({@code <f4}), C order.
+ * <p>Supported dtypes: uint8 ({@code |u1}), int64 ({@code <i8}), float32 ({@code <f4}), float64
+ * ({@code <f8}, FID statistics), C order.
  * Each array is held in one byte[], so it must stay under 2 GiB.
  */
 public final class Npz {
     private Npz() {}
 
-    public static final String UINT8 = "|u1", INT64 = "<i8", FLOAT32 = "<f4";
+    public static final String UINT8 = "|u1", INT64 = "<i8", FLOAT32 = "<f4", FLOAT64 = "<f8";
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final int ALIGN = 64; // numpy >= 1.14 aligns the data start to 64 bytes
@@ -39,7 +40,7 @@ public final class Npz {
     public record Array(String dtype, long[] shape, byte[] data) {
         public Array {
             int item = itemSize(dtype);
-            if (item < 0) throw new IllegalArgumentException("unsupported dtype '" + dtype + "' (expected |u1, <i8 or <f4)");
+            if (item < 0) throw new IllegalArgumentException("unsupported dtype '" + dtype + "' (expected |u1, <i8, <f4 or <f8)");
             shape = shape.clone();
             long n = count(shape);
             if (n * item != data.length) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " of " + dtype + " needs " + n * item + " bytes, got " + data.length);
@@ -60,6 +61,19 @@ public final class Npz {
             ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(data.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(data);
             return new Array(FLOAT32, shape, b.array());
+        }
+
+        public static Array float64(double[] data, long... shape) {
+            ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(data.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
+            b.asDoubleBuffer().put(data);
+            return new Array(FLOAT64, shape, b.array());
+        }
+
+        public double[] float64s() {
+            require(FLOAT64);
+            double[] out = new double[data.length / 8];
+            ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(out);
+            return out;
         }
 
         @Override
@@ -107,6 +121,7 @@ public final class Npz {
             case UINT8 -> 1;
             case INT64 -> 8;
             case FLOAT32 -> 4;
+            case FLOAT64 -> 8;
             default -> -1;
         };
     }
@@ -195,7 +210,19 @@ public final class Npz {
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
-    private static Array readNpy(InputStream in, String where) throws IOException {
+    /** The header of an .npy stream: dtype and shape; the stream is left at the first data byte. */
+    public record Header(String dtype, long[] shape) {
+        public long count() {
+            return Npz.count(shape);
+        }
+
+        public int itemSize() {
+            return Npz.itemSize(dtype);
+        }
+    }
+
+    /** Reads an .npy header (versions 1-3, C order, a supported dtype) from a stream, e.g. an .npz entry being streamed. */
+    public static Header readHeader(InputStream in, String where) throws IOException {
         byte[] pre = in.readNBytes(8);
         if (pre.length < 8 || !Arrays.equals(Arrays.copyOf(pre, 6), MAGIC)) throw new CheckpointException(where + ": not an .npy array (bad magic)");
         int major = pre[6];
@@ -221,7 +248,7 @@ public final class Npz {
         String dtype = d.group(1);
         // numpy writes '|u1', but byte order is meaningless for 1-byte types, so '<u1' and '>u1' are the same.
         if (dtype.equals("<u1") || dtype.equals(">u1")) dtype = UINT8;
-        if (itemSize(dtype) < 0) throw new CheckpointException(where + ": unsupported dtype '" + dtype + "' (expected |u1, <i8 or <f4)");
+        if (itemSize(dtype) < 0) throw new CheckpointException(where + ": unsupported dtype '" + dtype + "' (expected |u1, <i8, <f4 or <f8)");
         if (f.group(1).equals("True")) throw new CheckpointException(where + ": Fortran-order arrays are not supported");
         long[] shape;
         try {
@@ -229,6 +256,13 @@ public final class Npz {
         } catch (NumberFormatException e) {
             throw new CheckpointException(where + ": bad shape (" + s.group(1) + ")");
         }
+        return new Header(dtype, shape);
+    }
+
+    private static Array readNpy(InputStream in, String where) throws IOException {
+        Header h = readHeader(in, where);
+        String dtype = h.dtype();
+        long[] shape = h.shape();
         long bytes = count(shape) * itemSize(dtype);
         if (bytes > Integer.MAX_VALUE - 8) throw new CheckpointException(where + ": array of " + bytes + " bytes is too large (limit 2 GiB)");
         byte[] data = in.readNBytes((int) bytes);

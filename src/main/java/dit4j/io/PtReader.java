@@ -26,7 +26,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * Reads files written by {@code torch.save} (the zip format of PyTorch 1.6 and later) without a
+ * Reads files written by {@code torch.save} (the zip format of PyTorch 1.6 and later, and the
+ * legacy format before it) without a
  * Python runtime and without executing anything from the file: tensors are rebuilt from their
  * storages, {@code OrderedDict}s become insertion-ordered maps, and any other class (an
  * {@code argparse.Namespace}, say) becomes a plain map of its attributes.
@@ -66,10 +67,31 @@ public final class PtReader {
         }
     }
 
-    /** Loads the whole object graph of a {@code .pt} file, tensors on the CPU. */
+    /** The container a {@code torch.save} file uses, from its first bytes. */
+    public enum Format { ZIP, LEGACY, OTHER }
+
+    // torch.serialization's MAGIC_NUMBER 0x1950a86a20f9469cfc6c as the protocol-2 pickle of a long:
+    // PROTO 2, LONG1 of 10 bytes, little-endian.
+    private static final byte[] LEGACY_HEADER = {(byte) 0x80, 2, (byte) 0x8a, 10,
+        0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
+    private static final long LEGACY_PROTOCOL = 1001;
+
+    public static Format format(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] m = in.readNBytes(LEGACY_HEADER.length);
+            if (m.length >= 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4) return Format.ZIP;
+            if (java.util.Arrays.equals(m, LEGACY_HEADER)) return Format.LEGACY;
+            return Format.OTHER;
+        }
+    }
+
+    /** Loads the whole object graph of a {@code .pt} file (zip or legacy format), tensors on the CPU. */
     public static Object load(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new CheckpointException(file + ": no such file");
-        try (ZipFile zip = openZip(file)) {
+        Format f = format(file);
+        if (f == Format.LEGACY) return loadLegacy(file);
+        if (f != Format.ZIP) throw new CheckpointException(file + ": not a PyTorch checkpoint (neither the zip nor the legacy torch.save format)");
+        try (ZipFile zip = new ZipFile(file.toFile())) {
             String prefix = findPrefix(zip, file);
             ZipEntry pkl = zip.getEntry(prefix + "data.pkl");
             ZipEntry order = zip.getEntry(prefix + "byteorder");
@@ -89,17 +111,76 @@ public final class PtReader {
         }
     }
 
-    private static ZipFile openZip(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(4);
-            if (magic.length == 4 && magic[0] == (byte) 0x80 && magic[1] == 2) {
-                throw new CheckpointException(file + ": legacy torch.save format (PyTorch < 1.6) is not supported; re-save it with torch.save in a newer PyTorch");
+    /**
+     * The legacy format of {@code torch.save(..., _use_new_zipfile_serialization=False)} (and of
+     * PyTorch before 1.6): pickles of the magic number, the protocol version (1001), system info
+     * and the object, then a pickled list of storage keys, then each storage as an 8-byte
+     * little-endian element count followed by its raw bytes, in that order.
+     */
+    private static Object loadLegacy(Path file) throws IOException {
+        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
+            Object graph;
+            List<?> keys;
+            Map<String, StorageRef> refs = new HashMap<>();
+            try {
+                new Unpickler().load(in); // the magic number, checked by format()
+                Object protocol = new Unpickler().load(in);
+                if (!(protocol instanceof Number n) || n.longValue() != LEGACY_PROTOCOL) {
+                    throw new CheckpointException(file + ": legacy torch.save protocol " + protocol + " is not supported (expected " + LEGACY_PROTOCOL + ")");
+                }
+                Object sysInfo = new Unpickler().load(in);
+                if (sysInfo instanceof Map<?, ?> info && Boolean.FALSE.equals(info.get("little_endian"))) {
+                    throw new CheckpointException(file + ": written on a big-endian machine; not supported");
+                }
+                TorchUnpickler u = new TorchUnpickler();
+                graph = u.load(in);
+                for (StorageRef r : u.seen) refs.merge(r.key(), r, (a, b) -> a.numel() >= b.numel() ? a : b);
+                if (!(new Unpickler().load(in) instanceof List<?> k)) throw new CheckpointException(file + ": truncated or corrupt: no storage key list");
+                keys = k;
+            } catch (PickleException | ClassCastException | ArrayIndexOutOfBoundsException e) {
+                throw new CheckpointException(file + ": cannot read its pickle: " + e.getMessage());
+            } catch (java.io.EOFException e) {
+                throw new CheckpointException(file + ": truncated (ends inside a pickle)");
             }
-            if (magic.length < 4 || magic[0] != 'P' || magic[1] != 'K') {
-                throw new CheckpointException(file + ": not a PyTorch checkpoint (a .pt file is a zip archive)");
+            Map<String, Tensor> loaded = new HashMap<>();
+            byte[] buf = new byte[1 << 20];
+            for (Object k : keys) {
+                String key = String.valueOf(k);
+                StorageRef ref = refs.get(key);
+                if (ref == null) throw new CheckpointException(file + ": storage '" + key + "' is listed but no tensor uses it");
+                byte[] count = new byte[8];
+                try {
+                    in.readFully(count);
+                    long numel = ByteBuffer.wrap(count).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+                    if (numel != ref.numel()) throw new CheckpointException(file + ": storage '" + key + "' holds " + numel + " elements, its tensors expect " + ref.numel());
+                    Tensor t = Tensors.empty(ref.dtype(), numel);
+                    long bytes = numel * DTypes.elementSize(ref.dtype());
+                    BytePointer dst = new BytePointer(t.data_ptr()).capacity(bytes);
+                    for (long done = 0; done < bytes; ) {
+                        int n = (int) Math.min(buf.length, bytes - done);
+                        in.readFully(buf, 0, n);
+                        dst.position(done).put(buf, 0, n);
+                        done += n;
+                    }
+                    loaded.put(key, t);
+                } catch (java.io.EOFException e) {
+                    throw new CheckpointException(file + ": truncated: storage '" + key + "' ends early");
+                }
             }
+            return materialize(graph, new StorageSource() {
+                @Override
+                public Tensor get(StorageRef ref) throws CheckpointException {
+                    Tensor t = loaded.get(ref.key());
+                    if (t == null) throw new CheckpointException(file + ": truncated: storage '" + ref.key() + "' is missing");
+                    return t;
+                }
+
+                @Override
+                public Path file() {
+                    return file;
+                }
+            });
         }
-        return new ZipFile(file.toFile());
     }
 
     private static String findPrefix(ZipFile zip, Path file) throws CheckpointException {
@@ -112,8 +193,15 @@ public final class PtReader {
         throw new CheckpointException(file + ": not a PyTorch checkpoint (no data.pkl in the archive)");
     }
 
+    /** Where tensors find their storages. */
+    private interface StorageSource {
+        Tensor get(StorageRef ref) throws IOException;
+
+        Path file();
+    }
+
     /** Loads storages on first use and shares them between the tensors that view them. */
-    private static final class Storages {
+    private static final class Storages implements StorageSource {
         final ZipFile zip;
         final String prefix;
         final Path file;
@@ -125,7 +213,13 @@ public final class PtReader {
             this.file = file;
         }
 
-        Tensor get(StorageRef ref) throws IOException {
+        @Override
+        public Path file() {
+            return file;
+        }
+
+        @Override
+        public Tensor get(StorageRef ref) throws IOException {
             Tensor t = loaded.get(ref.key());
             if (t != null) return t;
             ZipEntry entry = zip.getEntry(prefix + "data/" + ref.key());
@@ -150,13 +244,13 @@ public final class PtReader {
         }
     }
 
-    private static Object materialize(Object o, Storages storages) throws IOException {
+    private static Object materialize(Object o, StorageSource storages) throws IOException {
         if (o instanceof TensorRef ref) {
             Tensor storage = storages.get(ref.storage());
             long extent = ref.offset();
             for (int i = 0; i < ref.size().length; i++) extent += (ref.size()[i] - 1) * ref.stride()[i];
             if (ref.size().length > 0 && numel(ref.size()) > 0 && extent >= ref.storage().numel()) {
-                throw new CheckpointException(storages.file + ": a tensor of shape " + Tensors.shapeString(ref.size()) + " reaches past its storage data/" + ref.storage().key());
+                throw new CheckpointException(storages.file() + ": a tensor of shape " + Tensors.shapeString(ref.size()) + " reaches past its storage data/" + ref.storage().key());
             }
             return storage.as_strided(ref.size(), ref.stride(), new org.bytedeco.pytorch.LongOptional(ref.offset()));
         }
@@ -198,6 +292,8 @@ public final class PtReader {
 
     /** Razorvine's unpickler with insertion-ordered dicts and PyTorch's persistent storages. */
     private static final class TorchUnpickler extends Unpickler {
+        final List<StorageRef> seen = new ArrayList<>();
+
         @Override
         protected Object persistentLoad(Object pid) {
             Object[] t = (Object[]) pid;
@@ -205,7 +301,9 @@ public final class PtReader {
             ScalarType dtype;
             if (t[1] instanceof StorageClass sc) dtype = sc.dtype();
             else throw new PickleException("unsupported storage type " + t[1]);
-            return new StorageRef(dtype, String.valueOf(t[2]), toLong(t[4]));
+            StorageRef ref = new StorageRef(dtype, String.valueOf(t[2]), toLong(t[4]));
+            seen.add(ref);
+            return ref;
         }
 
         @Override

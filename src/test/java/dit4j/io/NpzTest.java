@@ -95,17 +95,25 @@ class NpzTest {
 
     @Test
     void unsupportedDtypeIsNamed() throws Exception {
-        Path f = tmp.resolve("f64.npz");
-        byte[] header = Npz.npyHeader("<f8", new long[] {1});
+        Path f = tmp.resolve("f16.npz");
+        byte[] header = Npz.npyHeader("<f2", new long[] {1});
         try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(f))) {
             zip.putNextEntry(new ZipEntry("x.npy"));
             zip.write(header);
-            zip.write(new byte[8]);
+            zip.write(new byte[2]);
             zip.closeEntry();
         }
         CheckpointException e = assertThrows(CheckpointException.class, () -> Npz.read(f));
-        assertTrue(e.getMessage().contains("x.npy") && e.getMessage().contains("'<f8'"), e.getMessage());
+        assertTrue(e.getMessage().contains("x.npy") && e.getMessage().contains("'<f2'"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Npz.Array.uint8(new byte[5], 2, 3));
-        assertThrows(IllegalArgumentException.class, () -> new Npz.Array("<f8", new long[] {1}, new byte[8]));
+        assertThrows(IllegalArgumentException.class, () -> new Npz.Array("<f2", new long[] {1}, new byte[2]));
+    }
+
+    @Test
+    void float64RoundTrips() throws Exception {
+        // FID statistics (mu, sigma) are float64.
+        Path f = tmp.resolve("stats.npz");
+        Npz.write(f, java.util.Map.of("mu", Npz.Array.float64(new double[] {1.5, -2.25}, 2)));
+        assertArrayEquals(new double[] {1.5, -2.25}, Npz.read(f).get("mu").float64s(), 0.0);
     }
 }
