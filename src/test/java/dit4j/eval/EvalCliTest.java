@@ -182,5 +182,9 @@ class EvalCliTest {
         Run r = dit("verify", "--inception", weights.toString(), "--vectors", TestFiles.resource("inception/inception.vectors.safetensors").toString());
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("PASS"), r.out());
+        // A vector file without Inception groups fails rather than passing vacuously.
+        Run none = dit("verify", "--inception", weights.toString(), "--vectors", TestFiles.resource("inception/legacy.expected.safetensors").toString());
+        assertEquals(1, none.exit(), none.out() + none.err());
+        assertTrue(none.out().contains("no Inception group"), none.out());
     }
 }
