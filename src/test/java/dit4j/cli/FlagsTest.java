@@ -82,7 +82,7 @@ class FlagsTest {
             {"train", "--data-path", data.toString(), "--diffusion-steps", "2000000000"},
             {"train", "--data-path", data.toString(), "--image-size", "100000"},
             {"train", "--data-path", data.toString(), "--device", "cuda"},
-            {"train", "--data-path", data.toString(), "--depth", "1", "--hidden-size", "32", "--num-heads", "2", "--patch", "3"},
+            {"train", "--data-path", data.toString(), "--depth", "1", "--hidden-size", "32", "--num-heads", "2", "--patch", "3", "--global-batch-size", "8"},
             {"bench", "--seconds", "0"},
             {"info", "--image-size", "25"},
         };
