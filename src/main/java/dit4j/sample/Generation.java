@@ -2,7 +2,10 @@ package dit4j.sample;
 
 import static dit4j.runtime.TensorMath.cat;
 
+import dit4j.diffusion.BetaSchedule;
 import dit4j.diffusion.DdimSampler;
+import dit4j.diffusion.DpmSolver;
+import dit4j.diffusion.VpSchedule;
 import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
@@ -32,7 +35,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Generation {
 
     /**
-     * @param sampler "ddpm" or "ddim"
+     * @param sampler "ddpm", "ddim", or DPM-Solver++ multistep: "dpm++2m", "dpm++3m" (time-uniform
+     *     steps), "dpm++2m-logsnr", "dpm++3m-logsnr" (steps uniform in log-SNR)
      * @param steps respaced number of steps (e.g. 250), or a respacing spec such as "ddim50"
      * @param eta DDIM noise (0: deterministic)
      * @param cfgScale guidance scale; 1 turns guidance off (and halves the work)
@@ -41,6 +45,9 @@ public final class Generation {
      * @param seed seeds the one generator that draws all noise
      * @param batchSize images per batch; batches draw from the same generator in turn
      */
+    /** The --sampler names. */
+    public static final java.util.List<String> SAMPLERS = java.util.List.of("ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr");
+
     public record Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
                           boolean clipDenoised, long seed, int batchSize, Precision precision) {
 
@@ -63,7 +70,10 @@ public final class Generation {
 
         /** Checks every value; the message names the flag. */
         public Options validate() {
-            if (!sampler.equals("ddpm") && !sampler.equals("ddim")) throw new OptionException("--sampler must be ddpm or ddim, got '" + sampler + "'");
+            if (!SAMPLERS.contains(sampler)) throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + sampler + "'");
+            if (sampler.startsWith("dpm++") && !steps.trim().matches("[0-9]+")) {
+                throw new OptionException("--num-sampling-steps for " + sampler + " must be a number of steps, e.g. 20, got '" + steps + "'");
+            }
             if (!Double.isFinite(cfgScale) || cfgScale < 0) throw new OptionException("--cfg-scale must be a finite number >= 0 (1 is off), got " + cfgScale);
             if (!Double.isFinite(eta) || eta < 0) throw new OptionException("--eta must be a finite number >= 0, got " + eta);
             if (batchSize < 1) throw new OptionException("--batch-size must be positive, got " + batchSize);
@@ -85,8 +95,19 @@ public final class Generation {
         return switch (o.sampler()) {
             case "ddpm" -> new DdpmSampler(d);
             case "ddim" -> new DdimSampler(d, o.eta());
-            default -> throw new OptionException("--sampler must be ddpm or ddim, got '" + o.sampler() + "'");
+            case "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr" -> dpmSolver(o);
+            default -> throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + o.sampler() + "'");
         };
+    }
+
+    /** LuChengTHU/dpm-solver's multistep DPM-Solver++ with lower_order_final, on the model's discrete schedule. */
+    private Sampler dpmSolver(Options o) {
+        int order = o.sampler().charAt(5) - '0';
+        VpSchedule.SkipType skip = o.sampler().endsWith("-logsnr") ? VpSchedule.SkipType.LOG_SNR : VpSchedule.SkipType.TIME_UNIFORM;
+        int steps = Integer.parseInt(o.steps().trim());
+        if (steps < order) throw new OptionException("--num-sampling-steps for " + o.sampler() + " must be at least " + order + ", got " + steps);
+        VpSchedule schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()));
+        return new DpmSolver(schedule, steps, order, skip, true, diffusion.predictXstart());
     }
 
     /** Images for {@code labels}, shape (N, C, H, W), float32. Progress counts steps over all batches. */
