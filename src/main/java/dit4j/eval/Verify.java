@@ -4,6 +4,9 @@ import dit4j.diffusion.BetaSchedule;
 import dit4j.diffusion.DdimSampler;
 import dit4j.diffusion.DpmSolver;
 import dit4j.diffusion.VpSchedule;
+import dit4j.flow.FlowPath;
+import dit4j.flow.FlowSampler;
+import dit4j.flow.Transport;
 import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
@@ -36,7 +39,7 @@ public final class Verify {
 
     public static final double DEFAULT_ATOL = 1e-4;
     public static final double DEFAULT_RTOL = 1e-3;
-    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim", "ddpm", "dpm");
+    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim", "ddpm", "dpm", "flow_loss", "flow_ode", "flow_sde");
     public static final List<String> VAE_GROUPS = List.of("vae_encode", "vae_sample", "vae_decode", "vae_recon");
 
     /** One compared tensor. */
@@ -128,6 +131,9 @@ public final class Verify {
                     case "ddim" -> ddim(model, diffusion, c);
                     case "ddpm" -> ddpm(model, diffusion, c);
                     case "dpm" -> dpm(model, diffusion, metadata, c);
+                    case "flow_loss" -> flowLoss(model, metadata, c);
+                    case "flow_ode" -> flowOde(model, metadata, c);
+                    case "flow_sde" -> flowSde(model, metadata, c);
                     default -> throw new IllegalStateException(group);
                 }
             } catch (RuntimeException e) {
@@ -315,6 +321,90 @@ public final class Verify {
             throw new IllegalStateException("DPM-Solver++ draws no noise");
         }, false, Sampler.Progress.NONE);
         c.compareScaled("dpm.sample", out);
+    }
+
+    /** The transport of a flow file: metadata flow_path, flow_prediction, flow_loss_weight, SiT's eps rules. */
+    private static Transport transportOf(Map<String, String> metadata) {
+        try {
+            return Transport.create(FlowPath.parse(metadata.getOrDefault("flow_path", "Linear")),
+                    Transport.Prediction.parse(metadata.getOrDefault("flow_prediction", "velocity")),
+                    Transport.LossWeight.parse(metadata.getOrDefault("flow_loss_weight", "none")));
+        } catch (IllegalArgumentException e) {
+            throw new VectorException("metadata: " + e.getMessage());
+        }
+    }
+
+    /** SiT's models.py forward: the DiT with only the first C output channels. */
+    private static Denoiser sitForward(DiT model, Tensor y) {
+        long ch = model.config.inChannels();
+        return (x, t) -> model.forward(x, t, y).narrow(1, 0, ch);
+    }
+
+    /** SiT's forward_with_cfg (first 3 channels of forward's output) when scale != 1, else forward. */
+    private static Denoiser sitGuided(DiT model, Tensor y, double scale) {
+        long ch = model.config.inChannels();
+        if (scale == 1.0) return sitForward(model, y);
+        return (x, t) -> model.forwardWithCfg(x, t, y, scale, 3).narrow(1, 0, ch);
+    }
+
+    private static double metaDouble(Map<String, String> metadata, String key, double dflt) {
+        String v = metadata.get(key);
+        if (v == null) return dflt;
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new VectorException("metadata '" + key + "' must be a number, got '" + v + "'");
+        }
+    }
+
+    private static void flowLoss(DiT model, Map<String, String> metadata, Checker c) {
+        try (InferenceMode g = new InferenceMode()) {
+            Tensor y = c.input("flow_loss.y", ScalarType.Long, 1);
+            Tensor loss = transportOf(metadata).trainingLosses(sitForward(model, y), c.input("flow_loss.x1", ScalarType.Float, 4),
+                    c.input("flow_loss.t", ScalarType.Float, 1), c.input("flow_loss.x0", ScalarType.Float, 4));
+            c.compare("flow_loss.loss", loss);
+        }
+    }
+
+    private static void flowOde(DiT model, Map<String, String> metadata, Checker c) {
+        Tensor noise = c.input("flow_ode.noise", ScalarType.Float, 4);
+        Tensor y = c.input("flow_ode.y", ScalarType.Long, 1);
+        String method = metadata.getOrDefault("flow_ode_method", "dopri5");
+        Tensor out;
+        try {
+            out = new FlowSampler(transportOf(metadata)).sampleOde(sitGuided(model, y, c.scalar("flow_ode.scale")), noise, method,
+                    (int) c.count("flow_ode.steps"), Sampler.Progress.NONE);
+        } catch (IllegalArgumentException e) {
+            if (e instanceof VectorException) throw e;
+            throw new VectorException("metadata 'flow_ode_method': " + e.getMessage());
+        }
+        Tensor want = c.expected("flow_ode.sample");
+        c.compare("flow_ode.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
+    }
+
+    private static void flowSde(DiT model, Map<String, String> metadata, Checker c) {
+        Tensor noise = c.input("flow_sde.noise", ScalarType.Float, 4);
+        Tensor y = c.input("flow_sde.y", ScalarType.Long, 1);
+        Tensor w = c.input("flow_sde.w", ScalarType.Float, 5);
+        int steps = (int) c.count("flow_sde.steps");
+        if (w.size(0) != steps - 1) {
+            throw new VectorException("tensor 'flow_sde.w' has shape " + Tensors.shapeString(w) + ": expected " + (steps - 1) + " draws along dimension 0");
+        }
+        String last = metadata.getOrDefault("flow_sde_last_step", "Mean");
+        FlowSampler.SdeOptions o = new FlowSampler.SdeOptions(metadata.getOrDefault("flow_sde_method", "Euler"),
+                metadata.getOrDefault("flow_sde_diffusion_form", "SBDM"), metaDouble(metadata, "flow_sde_diffusion_norm", 1.0),
+                last.equals("None") ? null : last, metaDouble(metadata, "flow_sde_last_step_size", 0.04), steps);
+        int[] drawn = {0};
+        NoiseSource injected = x -> {
+            if (drawn[0] >= w.size(0)) throw new VectorException("the SDE drew more noise than 'flow_sde.w' holds");
+            Tensor z = w.select(0, drawn[0]++);
+            if (!Tensors.sameShape(z, x)) throw new VectorException("'flow_sde.w' draws have shape " + Tensors.shapeString(z) + " but the samples have " + Tensors.shapeString(x));
+            return z;
+        };
+        Tensor out = new FlowSampler(transportOf(metadata)).sampleSde(sitGuided(model, y, c.scalar("flow_sde.scale")), noise, o, injected,
+                Sampler.Progress.NONE);
+        Tensor want = c.expected("flow_sde.sample");
+        c.compare("flow_sde.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
     }
 
     /** Reads inputs with checks and compares outputs. */
