@@ -176,4 +176,45 @@ public final class FlowSampler {
         }
         return x;
     }
+
+    /**
+     * The ODE as a {@link Sampler} over a DiT denoiser (C or 2C output channels; SiT keeps the
+     * first C): {@code numSteps} time points, {@code numSteps - 1} steps.
+     */
+    public Sampler ode(String method, int numSteps, long channels) {
+        if (!ODE_METHODS.contains(method)) throw new IllegalArgumentException("ODE method must be one of " + String.join(", ", ODE_METHODS) + ", got '" + method + "'");
+        return new Sampler() {
+            @Override
+            public Tensor sample(Denoiser model, Tensor noise, NoiseSource noiseSource, boolean clipDenoised, Progress progress) {
+                return sampleOde(firstChannels(model, channels), noise, method, numSteps, progress);
+            }
+
+            @Override
+            public int steps() {
+                return numSteps - 1;
+            }
+        };
+    }
+
+    /** The SDE as a {@link Sampler}, drawing its noise from the sampler's noise source. */
+    public Sampler sde(SdeOptions o, long channels) {
+        return new Sampler() {
+            @Override
+            public Tensor sample(Denoiser model, Tensor noise, NoiseSource noiseSource, boolean clipDenoised, Progress progress) {
+                return sampleSde(firstChannels(model, channels), noise, o, noiseSource, progress);
+            }
+
+            @Override
+            public int steps() {
+                return o.numSteps() - 1;
+            }
+        };
+    }
+
+    private static Denoiser firstChannels(Denoiser model, long channels) {
+        return (x, t) -> {
+            Tensor out = model.apply(x, t);
+            return out.size(1) == channels ? out : out.narrow(1, 0, channels);
+        };
+    }
 }

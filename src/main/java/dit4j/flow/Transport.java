@@ -75,6 +75,17 @@ public final class Transport {
         return new Transport(path, prediction, lossWeight, trainEps, sampleEps);
     }
 
+    /**
+     * The transport a training run recorded in its checkpoint args ({@code objective} "flow",
+     * {@code flow_path}, {@code flow_prediction}, {@code flow_loss_weight}), or null for a diffusion run.
+     */
+    public static Transport fromArgs(java.util.Map<String, Object> args) {
+        if (args == null || !"flow".equals(args.get("objective"))) return null;
+        return create(FlowPath.parse(String.valueOf(args.getOrDefault("flow_path", "Linear"))),
+                Prediction.parse(String.valueOf(args.getOrDefault("flow_prediction", "velocity"))),
+                LossWeight.parse(String.valueOf(args.getOrDefault("flow_loss_weight", "none"))));
+    }
+
     /** t shaped (N, 1, 1, 1) from (N). */
     static Tensor expand(Tensor t, Tensor x) {
         long[] shape = new long[(int) x.dim()];

@@ -46,7 +46,8 @@ public final class Generation {
      * @param batchSize images per batch; batches draw from the same generator in turn
      */
     /** The --sampler names. */
-    public static final java.util.List<String> SAMPLERS = java.util.List.of("ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr");
+    public static final java.util.List<String> SAMPLERS = java.util.List.of("ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr",
+            "ode", "ode-euler", "sde");
 
     public record Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
                           boolean clipDenoised, long seed, int batchSize, Precision precision) {
@@ -71,7 +72,7 @@ public final class Generation {
         /** Checks every value; the message names the flag. */
         public Options validate() {
             if (!SAMPLERS.contains(sampler)) throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + sampler + "'");
-            if (sampler.startsWith("dpm++") && !steps.trim().matches("[0-9]+")) {
+            if ((sampler.startsWith("dpm++") || sampler.startsWith("ode") || sampler.equals("sde")) && !steps.trim().matches("[0-9]+")) {
                 throw new OptionException("--num-sampling-steps for " + sampler + " must be a number of steps, e.g. 20, got '" + steps + "'");
             }
             if (!Double.isFinite(cfgScale) || cfgScale < 0) throw new OptionException("--cfg-scale must be a finite number >= 0 (1 is off), got " + cfgScale);
@@ -91,12 +92,43 @@ public final class Generation {
     }
 
     public Sampler sampler(Options o) {
+        if (transport != null && !o.sampler().startsWith("ode") && !o.sampler().equals("sde")) {
+            throw new OptionException("this checkpoint is a flow-matching model: use --sampler ode, ode-euler or sde, not " + o.sampler());
+        }
         GaussianDiffusion d = diffusion.create(o.steps());
         return switch (o.sampler()) {
             case "ddpm" -> new DdpmSampler(d);
             case "ddim" -> new DdimSampler(d, o.eta());
             case "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr" -> dpmSolver(o);
+            case "ode", "ode-euler", "sde" -> flowSampler(o);
             default -> throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + o.sampler() + "'");
+        };
+    }
+
+    /** The transport of a flow-matching model (SiT); null for a diffusion model. */
+    private dit4j.flow.Transport transport;
+
+    /** Samples this model as a flow (SiT's transport) with --sampler ode|ode-euler|sde; null keeps it a diffusion model. */
+    public Generation flow(dit4j.flow.Transport t) {
+        this.transport = t;
+        return this;
+    }
+
+    /**
+     * SiT's samplers over --num-sampling-steps time points: ode is torchdiffeq's heun2 (Heun's
+     * method), ode-euler Euler; sde is Euler-Maruyama with sample.py's defaults (diffusion form
+     * sigma, norm 1, a Mean last step of 0.04).
+     */
+    private Sampler flowSampler(Options o) {
+        if (transport == null) throw new OptionException("--sampler " + o.sampler() + " is for flow-matching checkpoints (dit train --objective flow); this one is a diffusion model");
+        int steps = Integer.parseInt(o.steps().trim());
+        if (steps < 2) throw new OptionException("--num-sampling-steps for " + o.sampler() + " must be at least 2, got " + steps);
+        dit4j.flow.FlowSampler fs = new dit4j.flow.FlowSampler(transport);
+        long c = model.config.inChannels();
+        return switch (o.sampler()) {
+            case "ode" -> fs.ode("heun2", steps, c);
+            case "ode-euler" -> fs.ode("euler", steps, c);
+            default -> fs.sde(new dit4j.flow.FlowSampler.SdeOptions("Euler", "sigma", 1.0, "Mean", 0.04, steps), c);
         };
     }
 
