@@ -373,7 +373,8 @@ public final class Verify {
         Tensor out;
         try {
             out = new FlowSampler(transportOf(metadata)).sampleOde(sitGuided(model, y, c.scalar("flow_ode.scale")), noise, method,
-                    (int) c.count("flow_ode.steps"), Sampler.Progress.NONE);
+                    (int) c.count("flow_ode.steps"), metaDouble(metadata, "flow_ode_atol", 1e-6), metaDouble(metadata, "flow_ode_rtol", 1e-3),
+                    Sampler.Progress.NONE);
         } catch (IllegalArgumentException e) {
             if (e instanceof VectorException) throw e;
             throw new VectorException("metadata 'flow_ode_method': " + e.getMessage());

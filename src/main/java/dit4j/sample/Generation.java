@@ -47,7 +47,7 @@ public final class Generation {
      */
     /** The --sampler names. */
     public static final java.util.List<String> SAMPLERS = java.util.List.of("ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr",
-            "ode", "ode-euler", "sde");
+            "ode", "ode-euler", "ode-dopri5", "sde");
 
     public record Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
                           boolean clipDenoised, long seed, int batchSize, Precision precision) {
@@ -93,14 +93,14 @@ public final class Generation {
 
     public Sampler sampler(Options o) {
         if (transport != null && !o.sampler().startsWith("ode") && !o.sampler().equals("sde")) {
-            throw new OptionException("this checkpoint is a flow-matching model: use --sampler ode, ode-euler or sde, not " + o.sampler());
+            throw new OptionException("this checkpoint is a flow-matching model: use --sampler ode, ode-euler, ode-dopri5 or sde, not " + o.sampler());
         }
         GaussianDiffusion d = diffusion.create(o.steps());
         return switch (o.sampler()) {
             case "ddpm" -> new DdpmSampler(d);
             case "ddim" -> new DdimSampler(d, o.eta());
             case "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr" -> dpmSolver(o);
-            case "ode", "ode-euler", "sde" -> flowSampler(o);
+            case "ode", "ode-euler", "ode-dopri5", "sde" -> flowSampler(o);
             default -> throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + o.sampler() + "'");
         };
     }
@@ -116,7 +116,8 @@ public final class Generation {
 
     /**
      * SiT's samplers over --num-sampling-steps time points: ode is torchdiffeq's heun2 (Heun's
-     * method), ode-euler Euler; sde is Euler-Maruyama with sample.py's defaults (diffusion form
+     * method), ode-euler Euler, ode-dopri5 the adaptive dopri5 (SiT's default; atol 1e-6, rtol 1e-3,
+     * the steps then only set the interval); sde is Euler-Maruyama with sample.py's defaults (diffusion form
      * sigma, norm 1, a Mean last step of 0.04).
      */
     private Sampler flowSampler(Options o) {
@@ -128,6 +129,7 @@ public final class Generation {
         return switch (o.sampler()) {
             case "ode" -> fs.ode("heun2", steps, c);
             case "ode-euler" -> fs.ode("euler", steps, c);
+            case "ode-dopri5" -> fs.ode("dopri5", steps, c);
             default -> fs.sde(new dit4j.flow.FlowSampler.SdeOptions("Euler", "sigma", 1.0, "Mean", 0.04, steps), c);
         };
     }

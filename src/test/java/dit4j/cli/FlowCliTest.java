@@ -30,7 +30,7 @@ class FlowCliTest {
         assertEquals("GVP", args.get("flow_path"));
         assertEquals("ode", args.get("sample_sampler"));
 
-        for (String sampler : new String[] {"ode", "ode-euler", "sde"}) {
+        for (String sampler : new String[] {"ode", "ode-euler", "ode-dopri5", "sde"}) {
             Path out = tmp.resolve(sampler);
             Cli.Result r = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1,2", "--sampler", sampler, "--steps", "6",
                     "--cfg-scale", "2", "--seed", "3", "--out", out.toString(), "--no-images");

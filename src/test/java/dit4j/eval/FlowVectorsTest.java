@@ -55,7 +55,7 @@ class FlowVectorsTest {
             assertTrue(seen.contains(path + "/velocity/none"), seen.toString());
             for (String p : List.of("score", "noise")) for (String w : List.of("none", "velocity", "likelihood")) assertTrue(seen.contains(path + "/" + p + "/" + w), seen.toString());
         }
-        assertTrue(seen.containsAll(List.of("euler", "heun2", "midpoint", "rk4", "heun3")), seen.toString());
+        assertTrue(seen.containsAll(List.of("euler", "heun2", "midpoint", "rk4", "heun3", "dopri5")), seen.toString());
         assertTrue(seen.stream().anyMatch(s -> s.startsWith("Euler/")) && seen.stream().anyMatch(s -> s.startsWith("Heun/")), seen.toString());
         assertTrue(seen.stream().anyMatch(s -> s.endsWith("/Tweedie")) && seen.stream().anyMatch(s -> s.endsWith("/None")), seen.toString());
     }
