@@ -43,6 +43,18 @@ class FlowCliTest {
         assertTrue(wrong.err().contains("flow-matching"), wrong.err());
     }
 
+    /** dit verify runs the sampler groups and reads their metadata (skip type, transport, methods). */
+    @Test
+    void verifyRunsTheDpmAndFlowGroups() {
+        Path official = dit4j.TestFiles.resource("official");
+        for (String[] f : new String[][] {{"x0_learned_cosine_p2", "dpm/x0_learned_cosine_p2.dpm3m_logSNR_s3"},
+                {"eps_learned_linear_p2", "flow/flow_VP_score_none"}}) {
+            Cli.Result r = Cli.run("verify", "--checkpoint", official.resolve(f[0] + ".safetensors").toString(),
+                    "--vectors", official.resolve(f[1] + ".vectors.safetensors").toString());
+            assertEquals(0, r.exit(), r.out() + r.err());
+        }
+    }
+
     @Test
     void badFlowFlagsAreNamed() {
         Cli.Result r = Cli.run(TrainCliTest.train(tmp.resolve("none"), tmp.resolve("run"), "--steps", "1", "--objective", "flow", "--path", "Curved"));
