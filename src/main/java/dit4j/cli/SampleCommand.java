@@ -79,7 +79,7 @@ public final class SampleCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Tensor images;
         try (Progress bar = new Progress("sample", 1)) {
-            images = new Generation(m.model(), m.diffusion()).generate(ys, o, (done, total) -> {
+            images = new Generation(m.model(), m.diffusion()).flow(dit4j.flow.Transport.fromArgs(m.pretrained().file().args())).generate(ys, o, (done, total) -> {
                 bar.maxHint(total);
                 bar.stepTo(done, null);
             });

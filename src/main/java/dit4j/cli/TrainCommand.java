@@ -58,6 +58,18 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--noise-schedule", description = "linear or squaredcos_cap_v2 (default ${DEFAULT-VALUE}).")
     void noiseSchedule(String s) { o.noiseSchedule = s; }
 
+    @Option(names = "--objective", description = "diffusion (DiT's Gaussian diffusion) or flow (SiT's flow matching) (default ${DEFAULT-VALUE}).")
+    void objective(String s) { o.objective = s; }
+
+    @Option(names = "--path", description = "Flow path: Linear, GVP or VP (default ${DEFAULT-VALUE}).")
+    void flowPath(String s) { o.flowPath = s; }
+
+    @Option(names = "--prediction", description = "Flow prediction: velocity, score or noise (default ${DEFAULT-VALUE}).")
+    void flowPrediction(String s) { o.flowPrediction = s; }
+
+    @Option(names = "--loss-weight", description = "Flow loss weight of score and noise models: none, velocity or likelihood (default ${DEFAULT-VALUE}).")
+    void flowLossWeight(String s) { o.flowLossWeight = s; }
+
     @Option(names = "--diffusion-steps", description = "Length of the diffusion schedule (default ${DEFAULT-VALUE}).")
     void diffusionSteps(int v) { o.diffusionSteps = v; }
 

@@ -56,7 +56,7 @@ public final class VerifyCommand implements Callable<Integer> {
         Pretrained p = Pretrained.load(checkpoint, config, weights.preferEma(), 0);
         System.out.printf("verifying %s (%s, from %s) against %s%n", checkpoint.getFileName(), config.displayName(),
                 p.file().weightsKey().isEmpty() ? "state dict" : "'" + p.file().weightsKey() + "'", vectors.getFileName());
-        Verify.Report report = Verify.run(p.model(), diffusion, v.tensors(), atol, rtol, line -> System.out.println(line));
+        Verify.Report report = Verify.run(p.model(), diffusion, v.metadata(), v.tensors(), atol, rtol, line -> System.out.println(line));
         return summary(report);
     }
 

@@ -1,6 +1,12 @@
 package dit4j.eval;
 
+import dit4j.diffusion.BetaSchedule;
 import dit4j.diffusion.DdimSampler;
+import dit4j.diffusion.DpmSolver;
+import dit4j.diffusion.VpSchedule;
+import dit4j.flow.FlowPath;
+import dit4j.flow.FlowSampler;
+import dit4j.flow.Transport;
 import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
@@ -11,6 +17,7 @@ import dit4j.io.StateDicts;
 import dit4j.model.DiT;
 import dit4j.model.DiTConfig;
 import dit4j.runtime.Step;
+import dit4j.runtime.TensorMath;
 import dit4j.runtime.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +39,7 @@ public final class Verify {
 
     public static final double DEFAULT_ATOL = 1e-4;
     public static final double DEFAULT_RTOL = 1e-3;
-    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim", "ddpm");
+    public static final List<String> DIT_GROUPS = List.of("forward", "cfg", "loss", "grad", "pmv", "ddim", "ddpm", "dpm", "flow_loss", "flow_ode", "flow_sde");
     public static final List<String> VAE_GROUPS = List.of("vae_encode", "vae_sample", "vae_decode", "vae_recon");
 
     /** One compared tensor. */
@@ -98,6 +105,12 @@ public final class Verify {
     }
 
     public static Report run(DiT model, DiffusionConfig diffusion, Map<String, Tensor> v, double atol, double rtol, Consumer<Line> onLine) {
+        return run(model, diffusion, Map.of(), v, atol, rtol, onLine);
+    }
+
+    /** As above, with the file's metadata for the groups that read it ({@code dpm_skip_type} of {@code dpm}). */
+    public static Report run(DiT model, DiffusionConfig diffusion, Map<String, String> metadata, Map<String, Tensor> v, double atol, double rtol,
+                             Consumer<Line> onLine) {
         List<Line> lines = new ArrayList<>();
         List<String> errors = new ArrayList<>();
         List<String> groups = groupsIn(v, DIT_GROUPS);
@@ -117,6 +130,10 @@ public final class Verify {
                     case "pmv" -> pmv(model, diffusion, c);
                     case "ddim" -> ddim(model, diffusion, c);
                     case "ddpm" -> ddpm(model, diffusion, c);
+                    case "dpm" -> dpm(model, diffusion, metadata, c);
+                    case "flow_loss" -> flowLoss(model, metadata, c);
+                    case "flow_ode" -> flowOde(model, metadata, c);
+                    case "flow_sde" -> flowSde(model, metadata, c);
                     default -> throw new IllegalStateException(group);
                 }
             } catch (RuntimeException e) {
@@ -269,6 +286,128 @@ public final class Verify {
         c.compare("ddpm.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
     }
 
+    /**
+     * LuChengTHU/dpm-solver's multistep DPM-Solver++ over {@code model_wrapper(model_type='noise'
+     * (or 'x_start' with predict_xstart), guidance_type='classifier-free')}: the first C output
+     * channels are the prediction, and guidance (unconditional half first) is on all of them; scale
+     * 1 calls the model once, conditionally. The absolute tolerance is scaled by max(1, max|want|):
+     * an eps model with random weights makes samples of size ~100, whose float32 rounding alone
+     * exceeds a fixed absolute tolerance where a value happens to be near zero.
+     */
+    private static void dpm(DiT model, DiffusionConfig diffusion, Map<String, String> metadata, Checker c) {
+        Tensor noise = c.input("dpm.noise", ScalarType.Float, 4);
+        Tensor y = c.input("dpm.y", ScalarType.Long, 1);
+        long steps = c.count("dpm.steps"), order = c.count("dpm.order");
+        if (order > 3) throw new VectorException("tensor 'dpm.order' must be 1, 2 or 3, got " + order);
+        double scale = c.scalar("dpm.scale");
+        VpSchedule.SkipType skip;
+        try {
+            skip = VpSchedule.SkipType.parse(metadata.getOrDefault("dpm_skip_type", "time_uniform"));
+        } catch (IllegalArgumentException e) {
+            throw new VectorException("metadata 'dpm_skip_type': " + e.getMessage());
+        }
+        long ch = noise.size(1);
+        Tensor nulls = torch.full_like(y, new org.bytedeco.pytorch.Scalar(model.config.numClasses()));
+        // x_0 models are guided on x_0: the reference guides the noise it derives from x_0, which is linear in it
+        Denoiser eps = (x, t) -> model.forward(x, t, y).narrow(1, 0, ch);
+        Denoiser guided = scale == 1.0 ? eps : (x, t) -> {
+            Tensor out = model.forward(TensorMath.cat(0, x, x), TensorMath.cat(0, t, t), TensorMath.cat(0, nulls, y)).narrow(1, 0, ch);
+            Tensor[] halves = TensorMath.chunk(out, 2, 0);
+            return TensorMath.add(halves[0], TensorMath.mul(scale, TensorMath.sub(halves[1], halves[0])));
+        };
+        VpSchedule schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()));
+        Sampler sampler = new DpmSolver(schedule, (int) steps, (int) order, skip, true, diffusion.predictXstart());
+        Tensor out = sampler.sample(guided, noise, x -> {
+            throw new IllegalStateException("DPM-Solver++ draws no noise");
+        }, false, Sampler.Progress.NONE);
+        c.compareScaled("dpm.sample", out);
+    }
+
+    /** The transport of a flow file: metadata flow_path, flow_prediction, flow_loss_weight, SiT's eps rules. */
+    private static Transport transportOf(Map<String, String> metadata) {
+        try {
+            return Transport.create(FlowPath.parse(metadata.getOrDefault("flow_path", "Linear")),
+                    Transport.Prediction.parse(metadata.getOrDefault("flow_prediction", "velocity")),
+                    Transport.LossWeight.parse(metadata.getOrDefault("flow_loss_weight", "none")));
+        } catch (IllegalArgumentException e) {
+            throw new VectorException("metadata: " + e.getMessage());
+        }
+    }
+
+    /** SiT's models.py forward: the DiT with only the first C output channels. */
+    private static Denoiser sitForward(DiT model, Tensor y) {
+        long ch = model.config.inChannels();
+        return (x, t) -> model.forward(x, t, y).narrow(1, 0, ch);
+    }
+
+    /** SiT's forward_with_cfg (first 3 channels of forward's output) when scale != 1, else forward. */
+    private static Denoiser sitGuided(DiT model, Tensor y, double scale) {
+        long ch = model.config.inChannels();
+        if (scale == 1.0) return sitForward(model, y);
+        return (x, t) -> model.forwardWithCfg(x, t, y, scale, 3).narrow(1, 0, ch);
+    }
+
+    private static double metaDouble(Map<String, String> metadata, String key, double dflt) {
+        String v = metadata.get(key);
+        if (v == null) return dflt;
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new VectorException("metadata '" + key + "' must be a number, got '" + v + "'");
+        }
+    }
+
+    private static void flowLoss(DiT model, Map<String, String> metadata, Checker c) {
+        try (InferenceMode g = new InferenceMode()) {
+            Tensor y = c.input("flow_loss.y", ScalarType.Long, 1);
+            Tensor loss = transportOf(metadata).trainingLosses(sitForward(model, y), c.input("flow_loss.x1", ScalarType.Float, 4),
+                    c.input("flow_loss.t", ScalarType.Float, 1), c.input("flow_loss.x0", ScalarType.Float, 4));
+            c.compare("flow_loss.loss", loss);
+        }
+    }
+
+    private static void flowOde(DiT model, Map<String, String> metadata, Checker c) {
+        Tensor noise = c.input("flow_ode.noise", ScalarType.Float, 4);
+        Tensor y = c.input("flow_ode.y", ScalarType.Long, 1);
+        String method = metadata.getOrDefault("flow_ode_method", "dopri5");
+        Tensor out;
+        try {
+            out = new FlowSampler(transportOf(metadata)).sampleOde(sitGuided(model, y, c.scalar("flow_ode.scale")), noise, method,
+                    (int) c.count("flow_ode.steps"), metaDouble(metadata, "flow_ode_atol", 1e-6), metaDouble(metadata, "flow_ode_rtol", 1e-3),
+                    Sampler.Progress.NONE);
+        } catch (IllegalArgumentException e) {
+            if (e instanceof VectorException) throw e;
+            throw new VectorException("metadata 'flow_ode_method': " + e.getMessage());
+        }
+        Tensor want = c.expected("flow_ode.sample");
+        c.compare("flow_ode.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
+    }
+
+    private static void flowSde(DiT model, Map<String, String> metadata, Checker c) {
+        Tensor noise = c.input("flow_sde.noise", ScalarType.Float, 4);
+        Tensor y = c.input("flow_sde.y", ScalarType.Long, 1);
+        Tensor w = c.input("flow_sde.w", ScalarType.Float, 5);
+        int steps = (int) c.count("flow_sde.steps");
+        if (w.size(0) != steps - 1) {
+            throw new VectorException("tensor 'flow_sde.w' has shape " + Tensors.shapeString(w) + ": expected " + (steps - 1) + " draws along dimension 0");
+        }
+        String last = metadata.getOrDefault("flow_sde_last_step", "Mean");
+        FlowSampler.SdeOptions o = new FlowSampler.SdeOptions(metadata.getOrDefault("flow_sde_method", "Euler"),
+                metadata.getOrDefault("flow_sde_diffusion_form", "SBDM"), metaDouble(metadata, "flow_sde_diffusion_norm", 1.0),
+                last.equals("None") ? null : last, metaDouble(metadata, "flow_sde_last_step_size", 0.04), steps);
+        int[] drawn = {0};
+        NoiseSource injected = x -> {
+            if (drawn[0] >= w.size(0)) throw new VectorException("the SDE drew more noise than 'flow_sde.w' holds");
+            Tensor z = w.select(0, drawn[0]++);
+            if (!Tensors.sameShape(z, x)) throw new VectorException("'flow_sde.w' draws have shape " + Tensors.shapeString(z) + " but the samples have " + Tensors.shapeString(x));
+            return z;
+        };
+        Tensor out = new FlowSampler(transportOf(metadata)).sampleSde(sitGuided(model, y, c.scalar("flow_sde.scale")), noise, o, injected,
+                Sampler.Progress.NONE);
+        Tensor want = c.expected("flow_sde.sample");
+        c.compare("flow_sde.sample", want.size(0) == out.size(0) ? out : out.narrow(0, 0, want.size(0)));
+    }
+
     /** Reads inputs with checks and compares outputs. */
     private static final class Checker {
         final Map<String, Tensor> v;
@@ -330,7 +469,17 @@ public final class Verify {
             return t;
         }
 
+        /** {@link #compare} with the absolute tolerance scaled by max(1, max|want|). */
+        void compareScaled(String key, Tensor got) {
+            double scale = Math.max(1.0, expected(key).abs().max().item_double());
+            compare(key, got, atol * scale);
+        }
+
         void compare(String key, Tensor got) {
+            compare(key, got, atol);
+        }
+
+        void compare(String key, Tensor got, double atol) {
             Tensor want = expected(key);
             if (!Tensors.sameShape(want, got)) {
                 throw new VectorException("'" + key + "': computed shape " + Tensors.shapeString(got) + " but the file has " + Tensors.shapeString(want));

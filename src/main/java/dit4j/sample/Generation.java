@@ -2,7 +2,10 @@ package dit4j.sample;
 
 import static dit4j.runtime.TensorMath.cat;
 
+import dit4j.diffusion.BetaSchedule;
 import dit4j.diffusion.DdimSampler;
+import dit4j.diffusion.DpmSolver;
+import dit4j.diffusion.VpSchedule;
 import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
@@ -32,7 +35,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Generation {
 
     /**
-     * @param sampler "ddpm" or "ddim"
+     * @param sampler "ddpm", "ddim", or DPM-Solver++ multistep: "dpm++2m", "dpm++3m" (time-uniform
+     *     steps), "dpm++2m-logsnr", "dpm++3m-logsnr" (steps uniform in log-SNR)
      * @param steps respaced number of steps (e.g. 250), or a respacing spec such as "ddim50"
      * @param eta DDIM noise (0: deterministic)
      * @param cfgScale guidance scale; 1 turns guidance off (and halves the work)
@@ -41,6 +45,10 @@ public final class Generation {
      * @param seed seeds the one generator that draws all noise
      * @param batchSize images per batch; batches draw from the same generator in turn
      */
+    /** The --sampler names. */
+    public static final java.util.List<String> SAMPLERS = java.util.List.of("ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr",
+            "ode", "ode-euler", "ode-dopri5", "sde");
+
     public record Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
                           boolean clipDenoised, long seed, int batchSize, Precision precision) {
 
@@ -63,7 +71,10 @@ public final class Generation {
 
         /** Checks every value; the message names the flag. */
         public Options validate() {
-            if (!sampler.equals("ddpm") && !sampler.equals("ddim")) throw new OptionException("--sampler must be ddpm or ddim, got '" + sampler + "'");
+            if (!SAMPLERS.contains(sampler)) throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + sampler + "'");
+            if ((sampler.startsWith("dpm++") || sampler.startsWith("ode") || sampler.equals("sde")) && !steps.trim().matches("[0-9]+")) {
+                throw new OptionException("--num-sampling-steps for " + sampler + " must be a number of steps, e.g. 20, got '" + steps + "'");
+            }
             if (!Double.isFinite(cfgScale) || cfgScale < 0) throw new OptionException("--cfg-scale must be a finite number >= 0 (1 is off), got " + cfgScale);
             if (!Double.isFinite(eta) || eta < 0) throw new OptionException("--eta must be a finite number >= 0, got " + eta);
             if (batchSize < 1) throw new OptionException("--batch-size must be positive, got " + batchSize);
@@ -81,12 +92,56 @@ public final class Generation {
     }
 
     public Sampler sampler(Options o) {
+        if (transport != null && !o.sampler().startsWith("ode") && !o.sampler().equals("sde")) {
+            throw new OptionException("this checkpoint is a flow-matching model: use --sampler ode, ode-euler, ode-dopri5 or sde, not " + o.sampler());
+        }
         GaussianDiffusion d = diffusion.create(o.steps());
         return switch (o.sampler()) {
             case "ddpm" -> new DdpmSampler(d);
             case "ddim" -> new DdimSampler(d, o.eta());
-            default -> throw new OptionException("--sampler must be ddpm or ddim, got '" + o.sampler() + "'");
+            case "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr" -> dpmSolver(o);
+            case "ode", "ode-euler", "ode-dopri5", "sde" -> flowSampler(o);
+            default -> throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + o.sampler() + "'");
         };
+    }
+
+    /** The transport of a flow-matching model (SiT); null for a diffusion model. */
+    private dit4j.flow.Transport transport;
+
+    /** Samples this model as a flow (SiT's transport) with --sampler ode|ode-euler|sde; null keeps it a diffusion model. */
+    public Generation flow(dit4j.flow.Transport t) {
+        this.transport = t;
+        return this;
+    }
+
+    /**
+     * SiT's samplers over --num-sampling-steps time points: ode is torchdiffeq's heun2 (Heun's
+     * method), ode-euler Euler, ode-dopri5 the adaptive dopri5 (SiT's default; atol 1e-6, rtol 1e-3,
+     * the steps then only set the interval); sde is Euler-Maruyama with sample.py's defaults (diffusion form
+     * sigma, norm 1, a Mean last step of 0.04).
+     */
+    private Sampler flowSampler(Options o) {
+        if (transport == null) throw new OptionException("--sampler " + o.sampler() + " is for flow-matching checkpoints (dit train --objective flow); this one is a diffusion model");
+        int steps = Integer.parseInt(o.steps().trim());
+        if (steps < 2) throw new OptionException("--num-sampling-steps for " + o.sampler() + " must be at least 2, got " + steps);
+        dit4j.flow.FlowSampler fs = new dit4j.flow.FlowSampler(transport);
+        long c = model.config.inChannels();
+        return switch (o.sampler()) {
+            case "ode" -> fs.ode("heun2", steps, c);
+            case "ode-euler" -> fs.ode("euler", steps, c);
+            case "ode-dopri5" -> fs.ode("dopri5", steps, c);
+            default -> fs.sde(new dit4j.flow.FlowSampler.SdeOptions("Euler", "sigma", 1.0, "Mean", 0.04, steps), c);
+        };
+    }
+
+    /** LuChengTHU/dpm-solver's multistep DPM-Solver++ with lower_order_final, on the model's discrete schedule. */
+    private Sampler dpmSolver(Options o) {
+        int order = o.sampler().charAt(5) - '0';
+        VpSchedule.SkipType skip = o.sampler().endsWith("-logsnr") ? VpSchedule.SkipType.LOG_SNR : VpSchedule.SkipType.TIME_UNIFORM;
+        int steps = Integer.parseInt(o.steps().trim());
+        if (steps < order) throw new OptionException("--num-sampling-steps for " + o.sampler() + " must be at least " + order + ", got " + steps);
+        VpSchedule schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()));
+        return new DpmSolver(schedule, steps, order, skip, true, diffusion.predictXstart());
     }
 
     /** Images for {@code labels}, shape (N, C, H, W), float32. Progress counts steps over all batches. */

@@ -38,6 +38,10 @@ public final class TrainOptions {
     public Map<String, Object> ditConfig;   // the full DiTConfig as JSON
     public String noiseSchedule = "linear";
     public int diffusionSteps = 1000;
+    public String objective = "diffusion";  // or "flow": SiT's transport
+    public String flowPath = "Linear";       // Linear, GVP or VP
+    public String flowPrediction = "velocity"; // velocity, score or noise
+    public String flowLossWeight = "none";   // none, velocity or likelihood (score and noise models)
 
     // optimisation (official: AdamW lr 1e-4, no weight decay, EMA 0.9999, batch 256)
     public int globalBatchSize = 256;
@@ -100,6 +104,19 @@ public final class TrainOptions {
         if (!noiseSchedule.equals("linear") && !noiseSchedule.equals("squaredcos_cap_v2")) {
             throw new OptionException("--noise-schedule must be linear or squaredcos_cap_v2, got '" + noiseSchedule + "'");
         }
+        if (!objective.equals("diffusion") && !objective.equals("flow")) throw new OptionException("--objective must be diffusion or flow, got '" + objective + "'");
+        if (objective.equals("flow")) {
+            try {
+                transport();
+            } catch (IllegalArgumentException e) {
+                throw new OptionException("--path/--prediction/--loss-weight: " + e.getMessage());
+            }
+            // a flow run's recorded sampling defaults: Heun on the probability-flow ODE
+            if (sampleSampler.equals("ddpm") || sampleSampler.equals("ddim")) {
+                sampleSampler = "ode";
+                sampleSteps = 50;
+            }
+        }
         if (!split.equals("train") && !split.equals("test")) throw new OptionException("--split must be train or test, got '" + split + "'");
         try {
             dit4j.runtime.Precision.parse(precision);
@@ -133,6 +150,12 @@ public final class TrainOptions {
     /** The Gaussian diffusion these options train with. */
     public dit4j.diffusion.DiffusionConfig diffusion(boolean learnSigma) {
         return dit4j.diffusion.DiffusionConfig.defaults().withSchedule(noiseSchedule, diffusionSteps).withLearnSigma(learnSigma);
+    }
+
+    /** The flow-matching transport of --objective flow (SiT's create_transport with its eps rules). */
+    public dit4j.flow.Transport transport() {
+        return dit4j.flow.Transport.create(dit4j.flow.FlowPath.parse(flowPath), dit4j.flow.Transport.Prediction.parse(flowPrediction),
+                dit4j.flow.Transport.LossWeight.parse(flowLossWeight));
     }
 
     public TrainOptions copy() {

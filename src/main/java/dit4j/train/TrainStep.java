@@ -23,6 +23,7 @@ public final class TrainStep {
     private final boolean gradCheckpoint;
     private long[] phaseNanos;
     private Runnable afterBackward;
+    private dit4j.flow.Transport transport;
 
     public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip, boolean gradCheckpoint) {
         this.state = state;
@@ -49,6 +50,16 @@ public final class TrainStep {
     }
 
     /**
+     * Trains by flow matching (SiT's {@code Transport.training_losses}) instead of the diffusion loss:
+     * t uniform in the transport's training interval, x0 standard normal, the model's first C
+     * output channels as the prediction.
+     */
+    public TrainStep flow(dit4j.flow.Transport t) {
+        this.transport = t;
+        return this;
+    }
+
+    /**
      * @param x images or latents (N, C, H, W)
      * @param y labels (N)
      * @return {loss, mse, vb} means over the batch (vb 0 when the variance is fixed)
@@ -57,6 +68,13 @@ public final class TrainStep {
         try (Step s = Step.open()) {
             long n = x.size(0);
             GeneratorOptional g = new GeneratorOptional(state.rng);
+            if (transport != null) {
+                // SiT's order of draws: x0 = randn_like(x1), then t = rand(N) * (t1 - t0) + t0
+                Tensor x0 = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
+                double[] iv = transport.interval(false, false, "SBDM", 0.0);
+                Tensor t = torch.rand(new long[] {n}, g, new TensorOptions(ScalarType.Float)).mul(new Scalar(iv[1] - iv[0])).add(new Scalar(iv[0]));
+                return run(x, y, t, x0, lr, emaDecay);
+            }
             // The official order of random draws: t in the loop, noise inside training_losses, label dropout in the model.
             Tensor t = torch.randint(0, diffusion.numTimesteps, new long[] {n}, g, new TensorOptions(ScalarType.Long));
             Tensor noise = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
@@ -64,12 +82,31 @@ public final class TrainStep {
         }
     }
 
-    /** One step with the given timesteps and noise (label dropout still draws from the state's generator). */
+    /**
+     * One step with the given timesteps and noise (label dropout still draws from the state's
+     * generator); for a flow objective t are float times and noise is x0.
+     */
     public double[] run(Tensor x, Tensor y, Tensor t, Tensor noise, double lr, double emaDecay) {
         try (Step s = Step.open()) {
             double[] terms = new double[3];
             CheckpointedForward checkpointed = gradCheckpoint ? new CheckpointedForward(state.model, state.rng, precision) : null;
             java.util.function.Supplier<Tensor> lossFn = () -> {
+                if (transport != null) {
+                    long c = x.size(1);
+                    Tensor l = transport.trainingLosses((xt, tt) -> {
+                        Tensor out;
+                        if (checkpointed != null) {
+                            out = checkpointed.forward(xt, tt, y).to(ScalarType.Float);
+                        } else {
+                            try (Precision.Region r = precision.autocast()) {
+                                out = state.model.forward(xt, tt, y).to(ScalarType.Float);
+                            }
+                        }
+                        return out.size(1) == c ? out : out.narrow(1, 0, c); // SiT's forward drops the variance half
+                    }, x, t, noise);
+                    terms[1] = l.mean().item_double();
+                    return l.mean();
+                }
                 GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
                     if (checkpointed != null) return checkpointed.forward(xt, tt, y).to(ScalarType.Float);
                     try (Precision.Region r = precision.autocast()) {

@@ -1,0 +1,64 @@
+package dit4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dit4j.TinyData;
+import dit4j.io.Npz;
+import dit4j.io.PtReader;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** dit train --objective flow, then dit sample --sampler ode|sde from its checkpoint. */
+class FlowCliTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aFlowRunRecordsItsTransportAndSamplesWithTheOdeAndTheSde() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 32, 8, 4, 3);
+        Path run = tmp.resolve("run");
+        Cli.Result t = Cli.run(TrainCliTest.train(data, run, "--steps", "2", "--objective", "flow", "--path", "GVP", "--prediction", "velocity"));
+        assertEquals(0, t.exit(), t.err());
+        Path ckpt = run.resolve("checkpoints/0000002.pt");
+        Map<?, ?> args = (Map<?, ?>) ((Map<?, ?>) PtReader.load(ckpt)).get("args");
+        assertEquals("flow", args.get("objective"));
+        assertEquals("GVP", args.get("flow_path"));
+        assertEquals("ode", args.get("sample_sampler"));
+
+        for (String sampler : new String[] {"ode", "ode-euler", "ode-dopri5", "sde"}) {
+            Path out = tmp.resolve(sampler);
+            Cli.Result r = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1,2", "--sampler", sampler, "--steps", "6",
+                    "--cfg-scale", "2", "--seed", "3", "--out", out.toString(), "--no-images");
+            assertEquals(0, r.exit(), r.err());
+            assertArrayEquals(new long[] {2, 8, 8, 1}, Npz.read(out.resolve("samples.npz")).get("arr_0").shape());
+        }
+        Cli.Result wrong = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1", "--sampler", "ddpm", "--steps", "5",
+                "--out", tmp.resolve("x").toString(), "--no-images");
+        assertNotEquals(0, wrong.exit());
+        assertTrue(wrong.err().contains("flow-matching"), wrong.err());
+    }
+
+    /** dit verify runs the sampler groups and reads their metadata (skip type, transport, methods). */
+    @Test
+    void verifyRunsTheDpmAndFlowGroups() {
+        Path official = dit4j.TestFiles.resource("official");
+        for (String[] f : new String[][] {{"x0_learned_cosine_p2", "dpm/x0_learned_cosine_p2.dpm3m_logSNR_s3"},
+                {"eps_learned_linear_p2", "flow/flow_VP_score_none"}}) {
+            Cli.Result r = Cli.run("verify", "--checkpoint", official.resolve(f[0] + ".safetensors").toString(),
+                    "--vectors", official.resolve(f[1] + ".vectors.safetensors").toString());
+            assertEquals(0, r.exit(), r.out() + r.err());
+        }
+    }
+
+    @Test
+    void badFlowFlagsAreNamed() {
+        Cli.Result r = Cli.run(TrainCliTest.train(tmp.resolve("none"), tmp.resolve("run"), "--steps", "1", "--objective", "flow", "--path", "Curved"));
+        assertNotEquals(0, r.exit());
+        assertTrue(r.err().contains("--path"), r.err());
+    }
+}
