@@ -157,4 +157,13 @@ $("cfg").addEventListener("input", () => ($("cfg-value").textContent = $("cfg").
 $("cancel").addEventListener("click", async () => {
   if (current) await fetch("/v1/jobs/" + current, { method: "DELETE" });
 });
-load().catch((e) => message("could not load the model: " + e, true));
+// A link can carry the form: ?class=3&steps=50&seed=7&count=2&cfg=4&sampler=ddim, and go=1 to generate at once.
+function fromLink() {
+  const q = new URLSearchParams(location.search);
+  const set = { class: "class", steps: "steps", seed: "seed", count: "count", cfg: "cfg", sampler: "sampler" };
+  for (const [k, id] of Object.entries(set)) if (q.has(k)) $(id).value = q.get(k);
+  $("cfg-value").textContent = $("cfg").value;
+  if (q.get("go") === "1") $("generate").click();
+}
+
+load().then(fromLink).catch((e) => message("could not load the model: " + e, true));
