@@ -21,6 +21,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     VaeOptions vae = new VaeOptions();
 
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}: this machine only).")
     String host;
 
@@ -45,8 +48,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Server.Config config = new Server.Config(host, port, maxCount, maxSteps, keepJobs);
+        dit4j.runtime.Precision p = precision.orElse(dit4j.runtime.Precision.FLOAT32);
         if (maxCount > maxBatch) System.err.printf("dit serve: note: --max-count %d > --max-batch %d: larger requests run in batches of their own%n", maxCount, maxBatch);
-        try (Generator g = Generator.open(checkpoint, vae.vae, vae.vaeConfig, new Generator.Limits(maxBatch, maxQueue));
+        try (Generator g = Generator.open(checkpoint, vae.vae, vae.vaeConfig, new Generator.Limits(maxBatch, maxQueue)).precision(p);
              Server s = Server.start(g, config)) {
             System.out.printf("serving %s (%s) at %s/%n", checkpoint.getFileName(), g.model().model().config.displayName(), s.url());
             System.out.flush();

@@ -176,8 +176,9 @@ final class Batcher implements AutoCloseable {
                 }
                 for (Work w : admitted) {
                     try {
-                        start(w);
-                    } catch (RuntimeException e) {
+                        if (w.key.batchable()) start(w);
+                    } catch (RuntimeException | OutOfMemoryError e) {
+                        active.remove(w);
                         fail(w, e);
                     }
                 }

@@ -184,6 +184,7 @@ public final class Generator implements AutoCloseable {
     public static final class Job {
         final Batcher.Work work;
         private final Batcher batcher;
+    private volatile Precision precision = Precision.FLOAT32;
 
         Job(Batcher.Work work, Batcher batcher) {
             this.work = work;
@@ -221,6 +222,7 @@ public final class Generator implements AutoCloseable {
     private final Path checkpoint;
     private final boolean owned;
     private final Batcher batcher;
+    private volatile Precision precision = Precision.FLOAT32;
 
     /**
      * @param vae the decoder of a latent model (null for a pixel model)
@@ -260,14 +262,21 @@ public final class Generator implements AutoCloseable {
         return checkpoint;
     }
 
-    /** The sampling defaults requests start from. */
+    /** The sampling defaults requests start from: the checkpoint's, at the default precision. */
     public Generation.Options defaults() {
-        return model.defaults();
+        Generation.Options d = model.defaults();
+        return new Generation.Options(d.sampler(), d.steps(), d.eta(), d.cfgScale(), d.cfgChannels(), d.clipDenoised(), d.seed(), d.batchSize(), precision);
+    }
+
+    /** The precision of requests that do not choose one (float32 unless set). */
+    public Generator precision(Precision p) {
+        precision = p;
+        return this;
     }
 
     /** Queues a request; bad values throw OptionException at once, a full queue QueueFullException. */
     public Job submit(Request r, Listener listener) {
-        Generation.Options o = r.options(model.defaults());
+        Generation.Options o = r.options(defaults());
         return submit(r.labels(model), o, listener);
     }
 

@@ -28,7 +28,7 @@ record Params(Generator.Request request, long[] labels, Generation.Options optio
     private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
             .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
-    static Params parse(String body, SampleModel m, Limits limits) {
+    static Params parse(String body, SampleModel m, Generation.Options defaults, Limits limits) {
         JsonNode root;
         try {
             root = JSON.readTree(body == null || body.isBlank() ? "{}" : body);
@@ -93,7 +93,7 @@ record Params(Generator.Request request, long[] labels, Generation.Options optio
         if (root.has("seed")) r.seed(integer(root, "seed", 0, Long.MAX_VALUE, 0));
         Generation.Options o;
         try {
-            o = r.options(m.defaults());
+            o = r.options(defaults);
         } catch (OptionException e) {
             throw new FieldError(fieldOf(e.getMessage()), e.getMessage());
         }

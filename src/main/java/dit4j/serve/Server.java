@@ -135,7 +135,7 @@ public final class Server implements AutoCloseable {
     // ---------------------------------------------------------------- handlers
 
     private void generate(Context ctx) throws Exception {
-        Params p = Params.parse(ctx.body(), model, limits);
+        Params p = Params.parse(ctx.body(), model, generator.defaults(), limits);
         Generator.Job job = generator.submit(p.labels(), p.options(), null);
         Result r;
         try {
@@ -198,7 +198,7 @@ public final class Server implements AutoCloseable {
     }
 
     private void createJob(Context ctx) {
-        Params p = Params.parse(ctx.body(), model, limits);
+        Params p = Params.parse(ctx.body(), model, generator.defaults(), limits);
         ServedJob j = new ServedJob(UUID.randomUUID().toString(), p);
         // Registered first, so that events for the first step find it.
         synchronized (jobs) {
@@ -271,13 +271,14 @@ public final class Server implements AutoCloseable {
         m.put("num_classes", c.numClasses());
         m.put("guidance", c.hasNullClass());
         m.put("class_names", model.classNames());
-        Generation.Options d = model.defaults();
+        Generation.Options d = generator.defaults();
         Map<String, Object> defaults = new LinkedHashMap<>();
         defaults.put("sampler", d.sampler());
         defaults.put("steps", d.steps());
         defaults.put("cfg_scale", d.cfgScale());
         defaults.put("cfg_channels", d.cfgChannels() <= 0 ? "all" : Integer.toString(d.cfgChannels()));
         defaults.put("seed", d.seed());
+        defaults.put("precision", d.precision().label());
         m.put("defaults", defaults);
         m.put("samplers", List.of("ddpm", "ddim"));
         m.put("limits", Map.of("max_count", config.maxCount(), "max_steps", config.maxSteps()));
