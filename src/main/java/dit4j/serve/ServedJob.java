@@ -32,7 +32,7 @@ final class ServedJob implements Generator.Listener {
     ServedJob(String id, Params params) {
         this.id = id;
         this.params = params;
-        this.total = Params.totalSteps(params.options().steps()) * 1;
+        this.total = Params.totalSteps(params.options().steps());
         // About ten previews per request, whatever its length.
         this.previewEvery = Math.max(1, total / 10);
     }
