@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             TrainCommand.class,
             SampleCommand.class,
+            ServeCommand.class,
             ExtractFeaturesCommand.class,
             DownloadCommand.class,
             PlotCommand.class,

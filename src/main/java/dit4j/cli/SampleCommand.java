@@ -2,10 +2,11 @@ package dit4j.cli;
 
 import dit4j.OptionException;
 import dit4j.runtime.Precision;
-import dit4j.sample.Decoding;
 import dit4j.sample.Generation;
+import dit4j.sample.Generator;
 import dit4j.sample.Labels;
 import dit4j.sample.SampleModel;
+import dit4j.sample.Result;
 import dit4j.sample.SampleWriter;
 import dit4j.vae.AutoencoderKL;
 import dit4j.vae.VaeFiles;
@@ -78,15 +79,18 @@ public final class SampleCommand implements Callable<Integer> {
                 o.sampler(), o.steps(), o.cfgScale(), o.cfgChannels() <= 0 ? "all" : Integer.toString(o.cfgChannels()), o.seed());
         long t0 = System.nanoTime();
         Tensor images;
-        try (Progress bar = new Progress("sample", 1)) {
-            images = new Generation(m.model(), m.diffusion()).flow(dit4j.flow.Transport.fromArgs(m.pretrained().file().args())).generate(ys, o, (done, total) -> {
-                bar.maxHint(total);
-                bar.stepTo(done, null);
-            });
-        }
-        if (decoder != null) {
-            System.err.printf("decoding %d latents with %s%n", images.size(0), vaePath);
-            images = Decoding.decode(images, decoder, m.latentScaling(), decodeTile);
+        // The library's generator, as the server uses it: one request alone gives Generation's images exactly.
+        try (Generator g = new Generator(m, decoder, checkpoint, new Generator.Limits(Math.max(1, o.batchSize()), 1)).decodeTile(decodeTile);
+             Progress bar = new Progress("sample", 1)) {
+            Result r = g.submit(ys, o, new Generator.Listener() {
+                @Override
+                public void onStep(int done, int total) {
+                    bar.maxHint(total);
+                    bar.stepTo(done, null);
+                }
+            }).join();
+            if (decoder != null) System.err.printf("decoding %d latents with %s%n", r.count(), vaePath);
+            images = r.tensor();
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         SampleWriter writer = new SampleWriter(out, checkpoint).perClass(perClass).gridColumns(gridColumns).images(!noImages);

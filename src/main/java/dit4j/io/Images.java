@@ -86,6 +86,21 @@ public final class Images {
      * atomically. Keywords must be 1-79 printable Latin-1 characters, as PNG requires.
      */
     public static void writePng(Path file, BufferedImage img, Map<String, String> text) throws IOException {
+        AtomicFiles.write(file, out -> encodePng(img, text, out));
+    }
+
+    /** The bytes {@link #writePng} would write, for sending rather than saving. */
+    public static byte[] png(BufferedImage img, Map<String, String> text) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try {
+            encodePng(img, text, out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void encodePng(BufferedImage img, Map<String, String> text, java.io.OutputStream out) throws IOException {
         Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
         if (!writers.hasNext()) throw new IOException("no PNG writer in this JDK");
         ImageWriter writer = writers.next();
@@ -93,12 +108,10 @@ public final class Images {
             ImageWriteParam param = writer.getDefaultWriteParam();
             IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(img), param);
             if (text != null && !text.isEmpty()) meta.mergeTree(PNG_FORMAT, textTree(text));
-            AtomicFiles.write(file, out -> {
-                MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(out);
-                writer.setOutput(ios);
-                writer.write(null, new IIOImage(img, null, meta), param);
-                ios.close(); // flushes into out; does not close it
-            });
+            MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(out);
+            writer.setOutput(ios);
+            writer.write(null, new IIOImage(img, null, meta), param);
+            ios.close(); // flushes into out; does not close it
         } finally {
             writer.dispose();
         }

@@ -54,6 +54,11 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
         }
     }
 
+    /** Generation with this checkpoint's diffusion, or the flow transport its run recorded. */
+    public Generation generation() {
+        return new Generation(model(), diffusion).flow(dit4j.flow.Transport.fromArgs(pretrained.file().args()));
+    }
+
     public DiT model() {
         return pretrained.model();
     }
