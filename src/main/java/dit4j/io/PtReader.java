@@ -225,8 +225,17 @@ public final class PtReader {
             ZipEntry entry = zip.getEntry(prefix + "data/" + ref.key());
             if (entry == null) throw new CheckpointException(file + ": truncated: storage data/" + ref.key() + " is missing");
             long bytes = ref.numel() * DTypes.elementSize(ref.dtype());
+            if (ref.numel() < 0 || bytes < 0 || bytes / DTypes.elementSize(ref.dtype()) != ref.numel()) {
+                throw new CheckpointException(file + ": storage data/" + ref.key() + " claims " + ref.numel() + " elements");
+            }
             if (entry.getSize() >= 0 && entry.getSize() < bytes) {
                 throw new CheckpointException(file + ": storage data/" + ref.key() + " has " + entry.getSize() + " bytes, expected " + bytes);
+            }
+            // torch.save stores entries uncompressed; weights deflate by a few percent at most. A
+            // storage that inflates a hundredfold is a zip bomb: refused before its memory exists.
+            if (entry.getMethod() == ZipEntry.DEFLATED && bytes > 100 * Math.max(0, entry.getCompressedSize()) + (1 << 20)) {
+                throw new CheckpointException(file + ": storage data/" + ref.key() + " inflates from " + entry.getCompressedSize() + " to " + bytes
+                        + " bytes (a zip bomb?): refused");
             }
             t = Tensors.empty(ref.dtype(), ref.numel());
             if (bytes > 0) {

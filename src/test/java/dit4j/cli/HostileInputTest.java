@@ -234,6 +234,28 @@ class HostileInputTest {
     }
 
     @Test
+    void aZipBombCheckpointIsRefusedBeforeInflating() throws Exception {
+        Path stored = tmp.resolve("big.pt");
+        dit4j.io.PtWriter.save(stored, dit4j.io.PtWriter.ordered(Map.of("w", org.bytedeco.pytorch.global.torch.zeros(16L << 20))));
+        // The same archive with every entry deflated: 64 MB of zeros become a few kilobytes.
+        Path bomb = tmp.resolve("bomb.pt");
+        try (var in = new java.util.zip.ZipFile(stored.toFile()); var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(bomb))) {
+            for (var e = in.entries(); e.hasMoreElements(); ) {
+                var entry = e.nextElement();
+                out.putNextEntry(new java.util.zip.ZipEntry(entry.getName()));
+                try (var data = in.getInputStream(entry)) {
+                    data.transferTo(out);
+                }
+                out.closeEntry();
+            }
+        }
+        assertTrue(Files.size(bomb) < (1 << 20), "the bomb is small");
+        Cli.Result r = Cli.run("info", "--checkpoint", bomb.toString());
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains("(a zip bomb?): refused") && r.err().contains("bomb.pt"), r.err());
+    }
+
+    @Test
     void aFailedWriteLeavesNoTemporaryFile() throws Exception {
         Path data = TinyData.idx(tmp.resolve("data"), 16, 8, 4, 3);
         Path run = tmp.resolve("run");
