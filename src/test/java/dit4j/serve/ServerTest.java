@@ -227,7 +227,10 @@ class ServerTest {
             out.write(("POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(body);
             out.flush();
-            Thread.sleep(500);
+            // Close only once the job is being worked on: a close before the request is dispatched
+            // is Jetty's to drop, and no job would exist to cancel.
+            for (int i = 0; i < 300 && metric("dit4j_queue_depth") + metric("dit4j_batch_images") == 0; i++) Thread.sleep(100);
+            Thread.sleep(300);
         }
         double after = before;
         for (int i = 0; i < 100 && after == before; i++) {
