@@ -28,7 +28,28 @@ public final class ConfigInference {
         // With label dropout (the official default) the table has a row for the null class.
         int numClasses = (int) table[0] - 1;
         int heads = numHeads > 0 ? numHeads : defaultHeads(hidden);
-        return new DiTConfig(grid * patch, patch, inChannels, hidden, depth, heads, mlpRatio, 0.1, Math.max(numClasses, 1), learnSigma);
+        return new DiTConfig(grid * patch, patch, inChannels, hidden, depth, heads, mlpRatio, 0.1, Math.max(numClasses, 1), learnSigma, archOf(shapes, hidden));
+    }
+
+    /** The design and options the parameter names reveal (a sin-cos table: rotary checkpoints record their configuration). */
+    static Arch archOf(Map<String, long[]> shapes, int hidden) {
+        Arch.Block block = blockOf(shapes.keySet(), shapes::get, hidden);
+        Arch.QkNorm qk = !shapes.containsKey("blocks.0.attn.q_norm.weight") ? Arch.QkNorm.NONE
+                : shapes.containsKey("blocks.0.attn.q_norm.bias") ? Arch.QkNorm.LAYERNORM : Arch.QkNorm.RMSNORM;
+        Arch.MlpKind mlp = shapes.containsKey("blocks.0.mlp.w12.weight") ? Arch.MlpKind.SWIGLU : Arch.MlpKind.GELU;
+        // Only affine norms (in-context, cross-attention) show which kind they are.
+        Arch.NormKind norm = shapes.containsKey("blocks.0.norm1.weight") && !shapes.containsKey("blocks.0.norm1.bias")
+                ? Arch.NormKind.RMSNORM : Arch.NormKind.LAYERNORM;
+        return new Arch(block != null ? block : Arch.Block.ADALN_ZERO, qk, Arch.Pos.SINCOS, mlp, norm);
+    }
+
+    /** The blocks' conditioning design from the first block's parameter names, or null if there is no block. */
+    public static Arch.Block blockOf(java.util.Set<String> keys, java.util.function.Function<String, long[]> shape, int hidden) {
+        if (!keys.contains("blocks.0.attn.qkv.weight")) return null;
+        if (keys.contains("blocks.0.cross_attn.q_linear.weight")) return Arch.Block.CROSS_ATTENTION;
+        long[] ada = keys.contains("blocks.0.adaLN_modulation.1.weight") ? shape.apply("blocks.0.adaLN_modulation.1.weight") : null;
+        if (ada == null) return Arch.Block.IN_CONTEXT;
+        return ada[0] == 4L * hidden ? Arch.Block.ADALN : Arch.Block.ADALN_ZERO;
     }
 
     /** The official head count for the official widths, else 64-dimensional heads. */
