@@ -21,8 +21,11 @@ public final class Norm extends Module {
     public Norm(Arch.NormKind kind, int dim, boolean affine) {
         this.kind = kind;
         this.shape = new long[] {dim};
-        weight = affine ? register_parameter("weight", torch.ones(dim)) : null;
-        bias = affine && kind == Arch.NormKind.LAYERNORM ? register_parameter("bias", torch.zeros(dim)) : null;
+        // Keep the handles created here: register_parameter returns a reference owned by nobody.
+        weight = affine ? torch.ones(dim) : null;
+        bias = affine && kind == Arch.NormKind.LAYERNORM ? torch.zeros(dim) : null;
+        if (weight != null) register_parameter("weight", weight);
+        if (bias != null) register_parameter("bias", bias);
         weightOpt = weight != null ? new TensorOptional(weight) : new TensorOptional();
         biasOpt = bias != null ? new TensorOptional(bias) : new TensorOptional();
     }
