@@ -22,7 +22,9 @@ public final class ConfigInference {
         if ((long) grid * grid != pos[1]) throw new IllegalArgumentException("pos_embed has " + pos[1] + " tokens, not a square grid");
         int depth = 0;
         while (shapes.containsKey("blocks." + depth + ".attn.qkv.weight")) depth++;
-        double mlpRatio = depth > 0 ? (double) need(shapes, "blocks.0.mlp.fc1.weight", 2)[0] / hidden : 4.0;
+        double mlpRatio = depth == 0 ? 4.0
+                : shapes.containsKey("blocks.0.mlp.w3.weight") ? swigluRatio((int) need(shapes, "blocks.0.mlp.w3.weight", 2)[1], hidden)
+                : (double) need(shapes, "blocks.0.mlp.fc1.weight", 2)[0] / hidden;
         int outChannels = (int) (out[0] / ((long) patch * patch));
         boolean learnSigma = outChannels == 2 * inChannels;
         // With label dropout (the official default) the table has a row for the null class.
@@ -50,6 +52,16 @@ public final class ConfigInference {
         long[] ada = keys.contains("blocks.0.adaLN_modulation.1.weight") ? shape.apply("blocks.0.adaLN_modulation.1.weight") : null;
         if (ada == null) return Arch.Block.IN_CONTEXT;
         return ada[0] == 4L * hidden ? Arch.Block.ADALN : Arch.Block.ADALN_ZERO;
+    }
+
+    /** The MLP ratio whose SwiGLU width (2/3 of the MLP's, rounded down) is {@code width}: a multiple of 1/4 if one fits. */
+    private static double swigluRatio(int width, int hidden) {
+        int best = -1;
+        for (int m = width * 3 / 2 - 3; m <= width * 3 / 2 + 3; m++) {
+            if (m <= 0 || SwiGLU.hiddenFor(m) != width) continue;
+            if (best < 0 || (4L * m) % hidden == 0) best = m;
+        }
+        return (double) (best > 0 ? best : width * 3 / 2) / hidden;
     }
 
     /** The official head count for the official widths, else 64-dimensional heads. */
