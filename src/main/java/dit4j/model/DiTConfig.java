@@ -48,26 +48,12 @@ public record DiTConfig(
         require(inChannels > 0, "in_channels must be positive, got " + inChannels);
         require(hiddenSize > 0 && depth >= 0 && numHeads > 0, "hidden_size, depth and num_heads must be positive");
         require(hiddenSize % numHeads == 0, "hidden_size " + hiddenSize + " is not divisible by num_heads " + numHeads);
+        // Rotary embeddings split each head in four quarters of pairs: column and row, cos and sin.
+        require(arch.pos() != Arch.Pos.ROPE || (hiddenSize / numHeads) % 4 == 0, "rope needs a head dimension divisible by 4, got " + hiddenSize / numHeads);
         require(hiddenSize % 4 == 0, "hidden_size " + hiddenSize + " must be divisible by 4 for the 2-D sin-cos position embedding");
         require(mlpRatio > 0, "mlp_ratio must be positive, got " + mlpRatio);
         require(classDropoutProb >= 0 && classDropoutProb < 1, "class_dropout_prob must be in [0, 1), got " + classDropoutProb);
         require(numClasses > 0, "num_classes must be positive, got " + numClasses);
-        // Rotary embeddings split each head in four quarters of pairs: column and row, cos and sin.
-        require(arch.pos() != Arch.Pos.ROPE || (hiddenSize / numHeads) % 4 == 0,
-                "rope needs a head dimension divisible by 4, got " + hiddenSize / numHeads);
-    }
-
-    public DiTConfig withArch(Arch a) {
-        return new DiTConfig(inputSize, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, a);
-    }
-
-    /** The same model at another input size (rotary embeddings carry no table, so its weights still fit). */
-    public DiTConfig withInputSize(int size) {
-        return new DiTConfig(size, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, arch);
-    }
-
-    public Arch.Block block() {
-        return arch.block();
     }
 
     /** The official sizes: depth, hidden size, heads. */
@@ -111,6 +97,19 @@ public record DiTConfig(
 
     private static String unknown(String name) {
         return "unknown model '" + name + "': expected one of " + officialNames() + " (or give --depth/--hidden-size/--heads/--patch)";
+    }
+
+    public DiTConfig withArch(Arch a) {
+        return new DiTConfig(inputSize, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, a);
+    }
+
+    /** The same model at another input size (rotary embeddings carry no table, so its weights still fit). */
+    public DiTConfig withInputSize(int size) {
+        return new DiTConfig(size, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, arch);
+    }
+
+    public Arch.Block block() {
+        return arch.block();
     }
 
     public int outChannels() {
