@@ -35,7 +35,7 @@ public final class ConfigInference {
 
     /** The design and options the parameter names reveal (a sin-cos table: rotary checkpoints record their configuration). */
     static Arch archOf(Map<String, long[]> shapes, int hidden) {
-        Arch.Block block = blockOf(shapes.keySet(), shapes::get, hidden);
+        Arch.Block block = blockOf(shapes.keySet(), shapes::get);
         Arch.QkNorm qk = !shapes.containsKey("blocks.0.attn.q_norm.weight") ? Arch.QkNorm.NONE
                 : shapes.containsKey("blocks.0.attn.q_norm.bias") ? Arch.QkNorm.LAYERNORM : Arch.QkNorm.RMSNORM;
         Arch.MlpKind mlp = shapes.containsKey("blocks.0.mlp.w12.weight") ? Arch.MlpKind.SWIGLU : Arch.MlpKind.GELU;
@@ -46,12 +46,13 @@ public final class ConfigInference {
     }
 
     /** The blocks' conditioning design from the first block's parameter names, or null if there is no block. */
-    public static Arch.Block blockOf(java.util.Set<String> keys, java.util.function.Function<String, long[]> shape, int hidden) {
+    public static Arch.Block blockOf(java.util.Set<String> keys, java.util.function.Function<String, long[]> shape) {
         if (!keys.contains("blocks.0.attn.qkv.weight")) return null;
         if (keys.contains("blocks.0.cross_attn.q_linear.weight")) return Arch.Block.CROSS_ATTENTION;
         long[] ada = keys.contains("blocks.0.adaLN_modulation.1.weight") ? shape.apply("blocks.0.adaLN_modulation.1.weight") : null;
         if (ada == null) return Arch.Block.IN_CONTEXT;
-        return ada[0] == 4L * hidden ? Arch.Block.ADALN : Arch.Block.ADALN_ZERO;
+        // (k * D, D): four vectors for adaLN, six for adaLN-Zero, whatever the width.
+        return ada.length == 2 && ada[0] == 4L * ada[1] ? Arch.Block.ADALN : Arch.Block.ADALN_ZERO;
     }
 
     /** The MLP ratio whose SwiGLU width (2/3 of the MLP's, rounded down) is {@code width}: a multiple of 1/4 if one fits. */

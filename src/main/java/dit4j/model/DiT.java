@@ -100,7 +100,7 @@ public final class DiT extends Module {
     }
 
     private void load(Map<String, Tensor> sd, String source, boolean adopt) throws CheckpointException {
-        Arch.Block theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)), config.hiddenSize());
+        Arch.Block theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)));
         if (theirs != null && theirs != config.block()) {
             throw new CheckpointException(source + ": the weights are of a DiT with " + theirs.id() + " blocks, but the model has "
                     + config.block().id() + " blocks (the checkpoint's recorded configuration, or --block " + theirs.id() + ")");
@@ -109,6 +109,8 @@ public final class DiT extends Module {
             if (adopt) StateDicts.adopt(this, sd, source);
             else StateDicts.load(this, sd, source);
         } catch (CheckpointException e) {
+            // An odd key of a non-official model is most likely an option set differently.
+            if (config.arch().isOfficial()) throw e;
             throw new CheckpointException(e.getMessage() + "; the model is " + config.displayName() + " with " + config.arch().describe() + " blocks");
         }
     }
