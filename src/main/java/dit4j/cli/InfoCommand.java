@@ -46,6 +46,7 @@ public final class InfoCommand implements Callable<Integer> {
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("model", c.displayName());
+            o.put("block", c.block().id());
             o.set("config", c.toJson());
             o.put("parameters", params);
             o.put("gflops", Math.round(gflops * 1000) / 1000.0);
@@ -55,6 +56,7 @@ public final class InfoCommand implements Callable<Integer> {
             System.out.printf("model        %s%n", c.displayName());
             System.out.printf("input        %d x %d x %d (patch %d, %d tokens)%n", c.inChannels(), c.inputSize(), c.inputSize(), c.patchSize(), c.numPatches());
             System.out.printf("transformer  depth %d, hidden %d, heads %d, mlp ratio %s%n", c.depth(), c.hiddenSize(), c.numHeads(), c.mlpRatio());
+            System.out.printf("blocks       %s%n", c.arch().describe());
             System.out.printf("classes      %d%s, learn sigma %s%n", c.numClasses(), c.hasNullClass() ? " + null class" : "", c.learnSigma());
             System.out.printf("parameters   %,d%n", params);
             System.out.printf("gflops       %.2f (multiply-adds per forward pass per image)%n", gflops);

@@ -1,5 +1,6 @@
 package dit4j.cli;
 
+import dit4j.model.Arch;
 import dit4j.model.ConfigInference;
 import dit4j.model.DiTConfig;
 import picocli.CommandLine.Option;
@@ -41,6 +42,32 @@ public final class ModelOptions {
     @Option(names = "--class-dropout", description = "Label dropout probability for classifier-free guidance (default 0.1).")
     public Double classDropout;
 
+    @Option(names = "--block", paramLabel = "DESIGN", description = "Conditioning design of the blocks (the paper's Section 3.2): adaln-zero (official), adaln, cross-attention, in-context. Default: adaln-zero.")
+    public String block;
+
+    @Option(names = "--qk-norm", paramLabel = "NORM", description = "Normalise queries and keys per head before attention: none, layernorm, rmsnorm. Default: none.")
+    public String qkNorm;
+
+    @Option(names = "--pos", paramLabel = "KIND", description = "Position information: sincos (the official added table) or rope (2-D rotary embeddings on q and k; the model then samples at other sizes). Default: sincos.")
+    public String pos;
+
+    @Option(names = "--mlp", paramLabel = "KIND", description = "Feed-forward layer: gelu (official) or swiglu (2/3 of the hidden width, same parameter count). Default: gelu.")
+    public String mlp;
+
+    @Option(names = "--norm", paramLabel = "KIND", description = "Normalisation in blocks and final layer: layernorm (official) or rmsnorm. Default: layernorm.")
+    public String norm;
+
+    /** The architecture these flags choose; unset flags keep the official choice. */
+    public Arch arch() {
+        Arch o = Arch.OFFICIAL;
+        return new Arch(
+                block != null ? Arch.parse(Arch.Block.class, "--block", block) : o.block(),
+                qkNorm != null ? Arch.parse(Arch.QkNorm.class, "--qk-norm", qkNorm) : o.qkNorm(),
+                pos != null ? Arch.parse(Arch.Pos.class, "--pos", pos) : o.pos(),
+                mlp != null ? Arch.parse(Arch.MlpKind.class, "--mlp", mlp) : o.mlp(),
+                norm != null ? Arch.parse(Arch.NormKind.class, "--norm", norm) : o.norm());
+    }
+
     /** The configuration these flags describe; input size, channels and classes default to what the data says. */
     public DiTConfig build(int input, int defaultInChannels, int defaultNumClasses) {
         try {
@@ -63,7 +90,7 @@ public final class ModelOptions {
         int d = hiddenSize != null ? hiddenSize : base.hiddenSize();
         int h = heads != null ? heads : hiddenSize != null ? ConfigInference.defaultHeads(d) : base.numHeads();
         return new DiTConfig(input, patch != null ? patch : base.patchSize(), inC, d,
-                depth != null ? depth : base.depth(), h, mlpRatio != null ? mlpRatio : base.mlpRatio(), dropout, classes, sigma);
+                depth != null ? depth : base.depth(), h, mlpRatio != null ? mlpRatio : base.mlpRatio(), dropout, classes, sigma, arch());
     }
 
     /** The latent side for an image side, through the VAE's 8x downsampling. */

@@ -3,6 +3,7 @@ package dit4j.eval;
 import dit4j.model.Attention;
 import dit4j.model.DiT;
 import dit4j.model.DiTBlock;
+import dit4j.model.Mlp;
 import dit4j.model.DiTConfig;
 import dit4j.model.Modulation;
 import dit4j.runtime.Precision;
@@ -50,7 +51,9 @@ public final class Profile {
     public static Report run(DiTConfig c, int rows, Precision precision, boolean train) {
         Generator g = torch.createCPUGenerator(0);
         DiT model = DiT.create(c, g);
-        DiTBlock block = model.blocks.get(0);
+        if (!(model.blocks.get(0) instanceof DiTBlock block) || !(block.mlp instanceof Mlp mlp)) {
+            throw new IllegalArgumentException("the profile breaks down the official adaLN-Zero block with the GELU MLP only");
+        }
         int depth = c.depth(), heads = c.numHeads();
         long n = c.numPatches(), d = c.hiddenSize(), hd = d / heads;
         Tensor x = randn(g, rows, c.inChannels(), c.inputSize(), c.inputSize());
@@ -70,8 +73,8 @@ public final class Profile {
         parts.add(new Part("attention core (" + (precision == Precision.BFLOAT16 ? "two bf16 matmuls" : "fused SDPA") + ")", depth,
                 time.ms(() -> Attention.attend(q, k, v))));
         parts.add(new Part("attn.proj (Linear D->D)", depth, time.ms(() -> block.attn.proj.forward(tokens))));
-        parts.add(new Part("mlp.fc1 + GELU (D->4D)", depth, time.ms(() -> block.mlp.hidden(tokens))));
-        parts.add(new Part("mlp.fc2 (4D->D)", depth, time.ms(() -> block.mlp.fc2.forward(wide))));
+        parts.add(new Part("mlp.fc1 + GELU (D->4D)", depth, time.ms(() -> mlp.hidden(tokens))));
+        parts.add(new Part("mlp.fc2 (4D->D)", depth, time.ms(() -> mlp.fc2.forward(wide))));
         parts.add(new Part("gated residual", 2 * depth, time.ms(() -> Modulation.gatedResidual(tokens, vec6, tokens))));
         parts.add(new Part("final layer + unpatchify", 1, time.ms(() -> model.head(tokens, cond))));
         double pass = time.ms(() -> model.forward(x, t, y));

@@ -9,15 +9,32 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 
-/** Multi-head self-attention (timm's {@code Attention}: fused qkv projection, qkv bias, output projection). */
+/**
+ * Multi-head self-attention (timm's {@code Attention}: fused qkv projection, qkv bias, output
+ * projection), optionally with timm's per-head {@code q_norm}/{@code k_norm} ({@code qk_norm=True})
+ * and rotary position embedding applied to q and k after the norms, as Hunyuan-DiT does.
+ */
 public final class Attention extends Module {
     public final Linear qkv;
+    public final Norm q_norm;
+    public final Norm k_norm;
     public final Linear proj;
     private final int numHeads;
+    private final Rope rope;
 
     public Attention(int dim, int numHeads) {
+        this(dim, numHeads, Arch.QkNorm.NONE, null);
+    }
+
+    /** @param rope the rotary tables, or null for none */
+    public Attention(int dim, int numHeads, Arch.QkNorm qkNorm, Rope rope) {
         this.numHeads = numHeads;
+        this.rope = rope;
         qkv = register_module("qkv", new Linear(dim, dim * 3));
+        // timm registers q_norm/k_norm between qkv and proj; affine, over one head's dimensions.
+        Arch.NormKind kind = qkNorm == Arch.QkNorm.RMSNORM ? Arch.NormKind.RMSNORM : Arch.NormKind.LAYERNORM;
+        q_norm = qkNorm == Arch.QkNorm.NONE ? null : register_module("q_norm", new Norm(kind, dim / numHeads, true));
+        k_norm = qkNorm == Arch.QkNorm.NONE ? null : register_module("k_norm", new Norm(kind, dim / numHeads, true));
         proj = register_module("proj", new Linear(dim, dim));
     }
 
@@ -26,6 +43,14 @@ public final class Attention extends Module {
         // (B, N, 3C) -> (3, B, heads, N, head_dim)
         Tensor qkvHeads = qkv.forward(x).view(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
         Tensor q = qkvHeads.select(0, 0), k = qkvHeads.select(0, 1), v = qkvHeads.select(0, 2);
+        if (q_norm != null) {
+            q = q_norm.forward(q);
+            k = k_norm.forward(k);
+        }
+        if (rope != null) {
+            q = rope.apply(q);
+            k = rope.apply(k);
+        }
         return proj.forward(attend(q, k, v).transpose(1, 2).reshape(b, n, c));
     }
 

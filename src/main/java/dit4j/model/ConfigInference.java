@@ -22,13 +22,47 @@ public final class ConfigInference {
         if ((long) grid * grid != pos[1]) throw new IllegalArgumentException("pos_embed has " + pos[1] + " tokens, not a square grid");
         int depth = 0;
         while (shapes.containsKey("blocks." + depth + ".attn.qkv.weight")) depth++;
-        double mlpRatio = depth > 0 ? (double) need(shapes, "blocks.0.mlp.fc1.weight", 2)[0] / hidden : 4.0;
+        double mlpRatio = depth == 0 ? 4.0
+                : shapes.containsKey("blocks.0.mlp.w3.weight") ? swigluRatio((int) need(shapes, "blocks.0.mlp.w3.weight", 2)[1], hidden)
+                : (double) need(shapes, "blocks.0.mlp.fc1.weight", 2)[0] / hidden;
         int outChannels = (int) (out[0] / ((long) patch * patch));
         boolean learnSigma = outChannels == 2 * inChannels;
         // With label dropout (the official default) the table has a row for the null class.
         int numClasses = (int) table[0] - 1;
         int heads = numHeads > 0 ? numHeads : defaultHeads(hidden);
-        return new DiTConfig(grid * patch, patch, inChannels, hidden, depth, heads, mlpRatio, 0.1, Math.max(numClasses, 1), learnSigma);
+        return new DiTConfig(grid * patch, patch, inChannels, hidden, depth, heads, mlpRatio, 0.1, Math.max(numClasses, 1), learnSigma, archOf(shapes, hidden));
+    }
+
+    /** The design and options the parameter names reveal (a sin-cos table: rotary checkpoints record their configuration). */
+    static Arch archOf(Map<String, long[]> shapes, int hidden) {
+        Arch.Block block = blockOf(shapes.keySet(), shapes::get);
+        Arch.QkNorm qk = !shapes.containsKey("blocks.0.attn.q_norm.weight") ? Arch.QkNorm.NONE
+                : shapes.containsKey("blocks.0.attn.q_norm.bias") ? Arch.QkNorm.LAYERNORM : Arch.QkNorm.RMSNORM;
+        Arch.MlpKind mlp = shapes.containsKey("blocks.0.mlp.w12.weight") ? Arch.MlpKind.SWIGLU : Arch.MlpKind.GELU;
+        // Only affine norms (in-context, cross-attention) show which kind they are.
+        Arch.NormKind norm = shapes.containsKey("blocks.0.norm1.weight") && !shapes.containsKey("blocks.0.norm1.bias")
+                ? Arch.NormKind.RMSNORM : Arch.NormKind.LAYERNORM;
+        return new Arch(block != null ? block : Arch.Block.ADALN_ZERO, qk, Arch.Pos.SINCOS, mlp, norm);
+    }
+
+    /** The blocks' conditioning design from the first block's parameter names, or null if there is no block. */
+    public static Arch.Block blockOf(java.util.Set<String> keys, java.util.function.Function<String, long[]> shape) {
+        if (!keys.contains("blocks.0.attn.qkv.weight")) return null;
+        if (keys.contains("blocks.0.cross_attn.q_linear.weight")) return Arch.Block.CROSS_ATTENTION;
+        long[] ada = keys.contains("blocks.0.adaLN_modulation.1.weight") ? shape.apply("blocks.0.adaLN_modulation.1.weight") : null;
+        if (ada == null) return Arch.Block.IN_CONTEXT;
+        // (k * D, D): four vectors for adaLN, six for adaLN-Zero, whatever the width.
+        return ada.length == 2 && ada[0] == 4L * ada[1] ? Arch.Block.ADALN : Arch.Block.ADALN_ZERO;
+    }
+
+    /** The MLP ratio whose SwiGLU width (2/3 of the MLP's, rounded down) is {@code width}: a multiple of 1/4 if one fits. */
+    private static double swigluRatio(int width, int hidden) {
+        int best = -1;
+        for (int m = width * 3 / 2 - 3; m <= width * 3 / 2 + 3; m++) {
+            if (m <= 0 || SwiGLU.hiddenFor(m) != width) continue;
+            if (best < 0 || (4L * m) % hidden == 0) best = m;
+        }
+        return (double) (best > 0 ? best : width * 3 / 2) / hidden;
     }
 
     /** The official head count for the official widths, else 64-dimensional heads. */

@@ -5,20 +5,26 @@ import static dit4j.runtime.TensorMath.cat;
 import static dit4j.runtime.TensorMath.mul;
 import static dit4j.runtime.TensorMath.sub;
 
+import dit4j.io.CheckpointException;
+import dit4j.io.StateDicts;
 import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Diffusion model with a Transformer backbone (Peebles & Xie, 2022), parameter for parameter the
  * official {@code models.py}: the same names, shapes and initialisation, so state dicts move
- * between the two unchanged.
+ * between the two unchanged. {@link DiTConfig#arch} selects the paper's other conditioning designs
+ * (adaLN, cross-attention, in-context) and descendants' options (qk-norm, RoPE, SwiGLU, RMSNorm).
  *
  * <p>Create it outside any {@link dit4j.runtime.Step}: its parameters live as long as the model.
  * Every submodule, plain containers included, is held by a Java field: libtorch calls virtual
@@ -29,8 +35,9 @@ public final class DiT extends Module {
     public final PatchEmbed x_embedder;
     public final TimestepEmbedder t_embedder;
     public final LabelEmbedder y_embedder;
+    /** The fixed sin-cos table, or null with rotary embeddings. */
     public final Tensor pos_embed;
-    public final List<DiTBlock> blocks;
+    public final List<Block> blocks;
     public final FinalLayer final_layer;
     private final Module blockList;
 
@@ -40,16 +47,22 @@ public final class DiT extends Module {
         x_embedder = register_module("x_embedder", new PatchEmbed(config.inChannels(), d, config.patchSize()));
         t_embedder = register_module("t_embedder", new TimestepEmbedder(d));
         y_embedder = register_module("y_embedder", new LabelEmbedder(config.numClasses(), d, config.classDropoutProb()));
-        // A fixed table, but a parameter (requires_grad=False) as in the official state dict.
-        pos_embed = Tensors.floats(PosEmbed.sincos2d(d, config.gridSize()), 1, config.numPatches(), d);
-        register_parameter("pos_embed", pos_embed, false);
+        Arch arch = config.arch();
+        if (arch.pos() == Arch.Pos.SINCOS) {
+            // A fixed table, but a parameter (requires_grad=False) as in the official state dict.
+            pos_embed = Tensors.floats(PosEmbed.sincos2d(d, config.gridSize()), 1, config.numPatches(), d);
+            register_parameter("pos_embed", pos_embed, false);
+        } else {
+            pos_embed = null;
+        }
+        Rope rope = arch.pos() == Arch.Pos.ROPE ? new Rope(d / config.numHeads(), config.gridSize(), extraTokens()) : null;
         blockList = register_module("blocks", new Module());
-        List<DiTBlock> list = new ArrayList<>();
+        List<Block> list = new ArrayList<>();
         for (int i = 0; i < config.depth(); i++) {
-            list.add(blockList.register_module(Integer.toString(i), new DiTBlock(d, config.numHeads(), config.mlpHidden())));
+            list.add(blockList.register_module(Integer.toString(i), Block.of(config, rope)));
         }
         blocks = Collections.unmodifiableList(list);
-        final_layer = register_module("final_layer", new FinalLayer(d, config.patchSize(), config.outChannels()));
+        final_layer = register_module("final_layer", new FinalLayer(d, config.patchSize(), config.outChannels(), arch.norm()));
         // Unlike a new nn.Module, a new DiT is in eval mode: training mode means label dropout,
         // which needs the trainer's generator (useGenerator), and TrainState sets both.
         eval();
@@ -68,8 +81,37 @@ public final class DiT extends Module {
             x_embedder.initialize(g);
             t_embedder.initialize(g);
             y_embedder.initialize(g);
-            for (DiTBlock block : blocks) block.initialize(g);
+            for (Block block : blocks) block.initialize(g);
             final_layer.initialize();
+        }
+    }
+
+    /**
+     * Copies a state dict into the model ({@link StateDicts#load}); weights of another
+     * architecture are refused with both designs named, not just the first odd key.
+     */
+    public void load(Map<String, Tensor> sd, String source) throws CheckpointException {
+        load(sd, source, false);
+    }
+
+    /** Like {@link #load}, taking over the tensors' memory ({@link StateDicts#adopt}). */
+    public void adopt(Map<String, Tensor> sd, String source) throws CheckpointException {
+        load(sd, source, true);
+    }
+
+    private void load(Map<String, Tensor> sd, String source, boolean adopt) throws CheckpointException {
+        Arch.Block theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)));
+        if (theirs != null && theirs != config.block()) {
+            throw new CheckpointException(source + ": the weights are of a DiT with " + theirs.id() + " blocks, but the model has "
+                    + config.block().id() + " blocks (the checkpoint's recorded configuration, or --block " + theirs.id() + ")");
+        }
+        try {
+            if (adopt) StateDicts.adopt(this, sd, source);
+            else StateDicts.load(this, sd, source);
+        } catch (CheckpointException e) {
+            // An odd key of a non-official model is most likely an option set differently.
+            if (config.arch().isOfficial()) throw e;
+            throw new CheckpointException(e.getMessage() + "; the model is " + config.displayName() + " with " + config.arch().describe() + " blocks");
         }
     }
 
@@ -85,30 +127,52 @@ public final class DiT extends Module {
      * @return (N, outChannels, H, W)
      */
     public Tensor forward(Tensor x, Tensor t, Tensor y) {
-        Tensor h = embedPatches(x);
         Tensor c = conditioning(t, y);
+        Tensor h = enter(embedPatches(x), c);
         // Native memory is scoped once per block: each block's temporaries die as it returns.
-        for (DiTBlock block : blocks) {
+        for (Block block : blocks) {
             Tensor in = h;
             h = Step.nested(() -> block.forward(in, c));
         }
         return head(h, c);
     }
 
-    /** Patch tokens with position embedding: {@code x_embedder(x) + pos_embed}. */
+    /** Patch tokens with position embedding: {@code x_embedder(x) + pos_embed} (rotary embeddings act in attention instead). */
     public Tensor embedPatches(Tensor x) {
         checkInput(x);
-        return x_embedder.forward(x).add(pos_embed);
+        Tensor tokens = x_embedder.forward(x);
+        return pos_embed != null ? tokens.add(pos_embed) : tokens;
     }
 
-    /** The conditioning vector {@code c = t_embedder(t) + y_embedder(y)}. */
+    /**
+     * The conditioning: {@code c = t_embedder(t) + y_embedder(y)}, (N, D), for the adaLN designs;
+     * the sequence {@code [t_embedder(t), y_embedder(y)]}, (N, 2, D), for in-context and cross-attention.
+     */
     public Tensor conditioning(Tensor t, Tensor y) {
-        return t_embedder.forward(t).add(y_embedder.forward(y));
+        Tensor te = t_embedder.forward(t), ye = y_embedder.forward(y);
+        return conditionIsSequence() ? torch.stack(new TensorVector(te, ye), 1) : te.add(ye);
     }
 
-    /** Final layer and unpatchify. */
+    /** The sequence the blocks see: the patch tokens, followed for in-context by the t and y tokens. */
+    public Tensor enter(Tensor patches, Tensor c) {
+        return config.block() == Arch.Block.IN_CONTEXT ? cat(1, patches, c) : patches;
+    }
+
+    /** Final layer and unpatchify; in-context's t and y tokens are dropped first. */
     public Tensor head(Tensor h, Tensor c) {
-        return unpatchify(final_layer.forward(h, c));
+        if (extraTokens() > 0) h = h.narrow(1, 0, config.numPatches());
+        // The final layer keeps the official adaLN modulation by t + y whatever the blocks' design.
+        Tensor vector = conditionIsSequence() ? c.sum(1) : c;
+        return unpatchify(final_layer.forward(h, vector));
+    }
+
+    private boolean conditionIsSequence() {
+        return config.block() == Arch.Block.IN_CONTEXT || config.block() == Arch.Block.CROSS_ATTENTION;
+    }
+
+    /** Tokens the blocks see beyond the patches. */
+    private int extraTokens() {
+        return config.block() == Arch.Block.IN_CONTEXT ? 2 : 0;
     }
 
     /**

@@ -19,6 +19,7 @@ import java.util.Map;
  * @param classDropoutProb label dropout for classifier-free guidance; 0 means no null class
  * @param numClasses number of real classes; the null class is {@code numClasses}
  * @param learnSigma whether the model also predicts the variance (doubling the output channels)
+ * @param arch conditioning design and descendants' options; {@link Arch#OFFICIAL} is the official model
  */
 public record DiTConfig(
         int inputSize,
@@ -30,15 +31,25 @@ public record DiTConfig(
         double mlpRatio,
         double classDropoutProb,
         int numClasses,
-        boolean learnSigma) {
+        boolean learnSigma,
+        Arch arch) {
+
+    /** The official architecture. */
+    public DiTConfig(int inputSize, int patchSize, int inChannels, int hiddenSize, int depth, int numHeads,
+            double mlpRatio, double classDropoutProb, int numClasses, boolean learnSigma) {
+        this(inputSize, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, Arch.OFFICIAL);
+    }
 
     public DiTConfig {
+        require(arch != null, "arch must not be null");
         require(inputSize > 0, "input_size must be positive, got " + inputSize);
         require(patchSize > 0, "patch_size must be positive, got " + patchSize);
         require(inputSize % patchSize == 0, "input_size " + inputSize + " is not divisible by patch_size " + patchSize);
         require(inChannels > 0, "in_channels must be positive, got " + inChannels);
         require(hiddenSize > 0 && depth >= 0 && numHeads > 0, "hidden_size, depth and num_heads must be positive");
         require(hiddenSize % numHeads == 0, "hidden_size " + hiddenSize + " is not divisible by num_heads " + numHeads);
+        // Rotary embeddings split each head in four quarters of pairs: column and row, cos and sin.
+        require(arch.pos() != Arch.Pos.ROPE || (hiddenSize / numHeads) % 4 == 0, "rope needs a head dimension divisible by 4, got " + hiddenSize / numHeads);
         require(hiddenSize % 4 == 0, "hidden_size " + hiddenSize + " must be divisible by 4 for the 2-D sin-cos position embedding");
         require(mlpRatio > 0, "mlp_ratio must be positive, got " + mlpRatio);
         require(classDropoutProb >= 0 && classDropoutProb < 1, "class_dropout_prob must be in [0, 1), got " + classDropoutProb);
@@ -94,6 +105,19 @@ public record DiTConfig(
         return "unknown model '" + name + "': expected one of " + officialNames() + " (or give --depth/--hidden-size/--heads/--patch)";
     }
 
+    public DiTConfig withArch(Arch a) {
+        return new DiTConfig(inputSize, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, a);
+    }
+
+    /** The same model at another input size (rotary embeddings carry no table, so its weights still fit). */
+    public DiTConfig withInputSize(int size) {
+        return new DiTConfig(size, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, classDropoutProb, numClasses, learnSigma, arch);
+    }
+
+    public Arch.Block block() {
+        return arch.block();
+    }
+
     public int outChannels() {
         return learnSigma ? inChannels * 2 : inChannels;
     }
@@ -138,6 +162,7 @@ public record DiTConfig(
         o.put("class_dropout_prob", classDropoutProb);
         o.put("num_classes", numClasses);
         o.put("learn_sigma", learnSigma);
+        arch.writeTo(o);
         return o;
     }
 
@@ -152,7 +177,8 @@ public record DiTConfig(
                 o.path("mlp_ratio").asDouble(4.0),
                 o.path("class_dropout_prob").asDouble(0.1),
                 o.path("num_classes").asInt(1000),
-                o.path("learn_sigma").asBoolean(true));
+                o.path("learn_sigma").asBoolean(true),
+                Arch.readFrom(o));
     }
 
     private static JsonNode req(JsonNode o, String key) {

@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /** {@code fc2(gelu_tanh(fc1(x)))}, timm's {@code Mlp} with the tanh-approximate GELU DiT uses. */
-public final class Mlp extends Module {
+public final class Mlp extends Module implements FeedForward {
     public final Linear fc1;
     public final Linear fc2;
 
@@ -16,6 +16,7 @@ public final class Mlp extends Module {
         fc2 = register_module("fc2", new Linear(hidden, dim));
     }
 
+    @Override
     public Tensor forward(Tensor x) {
         return fc2.forward(hidden(x));
     }
@@ -31,7 +32,8 @@ public final class Mlp extends Module {
         return h;
     }
 
-    void initialize(Generator g) {
+    @Override
+    public void initialize(Generator g) {
         fc1.xavierInit(g);
         fc2.xavierInit(g);
     }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dit4j.io.CheckpointException;
 import dit4j.io.CheckpointFile;
-import dit4j.io.StateDicts;
 import dit4j.runtime.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,7 +27,7 @@ public record Pretrained(DiT model, DiTConfig config, CheckpointFile file) {
         CheckpointFile file = CheckpointFile.read(path, preferEma);
         DiTConfig c = config != null ? config : configOf(file, numHeads);
         DiT model = new DiT(c);
-        StateDicts.adopt(model, file.weights(), path.toString());
+        model.adopt(file.weights(), path.toString());
         model.eval();
         return new Pretrained(model, c, file);
     }

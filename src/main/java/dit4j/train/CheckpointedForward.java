@@ -1,7 +1,7 @@
 package dit4j.train;
 
 import dit4j.model.DiT;
-import dit4j.model.DiTBlock;
+import dit4j.model.Block;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Step;
 import java.util.ArrayList;
@@ -26,7 +26,7 @@ final class CheckpointedForward {
     private final Generator rng;
     private final Precision precision;
     private final List<Tensor> blockInputs = new ArrayList<>();
-    private Tensor h0, c, cLeaf, hLast;
+    private Tensor h0, h0Leaf, c, cLeaf, hStart, hLast;
 
     CheckpointedForward(DiT model, Generator rng, Precision precision) {
         this.model = model;
@@ -40,9 +40,12 @@ final class CheckpointedForward {
             h0 = model.embedPatches(x);
             c = model.conditioning(t, y);
             cLeaf = c.detach().requires_grad_(true);
-            Tensor h = h0.detach();
+            // In-context appends the t and y tokens here: a small graph of its own, run back last.
+            h0Leaf = h0.detach().requires_grad_(true);
+            hStart = model.enter(h0Leaf, cLeaf);
+            Tensor h = hStart.detach();
             try (NoGradGuard g = new NoGradGuard()) {
-                for (DiTBlock block : model.blocks) {
+                for (Block block : model.blocks) {
                     blockInputs.add(h);
                     Tensor in = h;
                     h = Step.nested(() -> block.forward(in, cLeaf));
@@ -57,7 +60,7 @@ final class CheckpointedForward {
     void backwardThroughBlocks() {
         Tensor grad = hLast.grad();
         for (int i = model.blocks.size() - 1; i >= 0; i--) {
-            DiTBlock block = model.blocks.get(i);
+            Block block = model.blocks.get(i);
             Tensor in = blockInputs.get(i).detach().requires_grad_(true);
             Tensor upstream = grad;
             grad = Step.nested(() -> {
@@ -66,6 +69,10 @@ final class CheckpointedForward {
                 }
                 return in.grad();
             });
+        }
+        if (hStart != h0Leaf) {
+            hStart.backward(grad, new BoolOptional(), false, new TensorArrayRefOptional());
+            grad = h0Leaf.grad();
         }
         h0.backward(grad, new BoolOptional(), false, new TensorArrayRefOptional());
         c.backward(cLeaf.grad(), new BoolOptional(), false, new TensorArrayRefOptional());

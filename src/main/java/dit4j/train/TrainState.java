@@ -107,8 +107,8 @@ public final class TrainState {
         Map<?, ?> ts = (Map<?, ?>) f.top().get("train_state");
         if (ts == null) throw new CheckpointException(file + ": not a dit4j training checkpoint (no train_state)");
         TrainState s = new TrainState(config, o, torch.createCPUGenerator(0));
-        StateDicts.load(s.model, f.section("model"), file + " [model]");
-        StateDicts.load(s.ema, f.section("ema"), file + " [ema]");
+        s.model.load(f.section("model"), file + " [model]");
+        s.ema.load(f.section("ema"), file + " [ema]");
         if (!(f.top().get("opt") instanceof Map<?, ?> opt)) throw new CheckpointException(file + ": has no optimizer state 'opt'");
         try {
             s.opt.loadStateDict(opt, file.toString());

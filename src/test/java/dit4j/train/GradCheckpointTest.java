@@ -12,14 +12,17 @@ import dit4j.runtime.Tensors;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Checkpointed training computes the same loss and gradients as plain training. */
 class GradCheckpointTest {
 
-    @Test
-    void sameLossAndGradients() {
-        DiTConfig c = new DiTConfig(8, 2, 4, 32, 3, 2, 4.0, 0.1, 5, true);
+    @ParameterizedTest
+    @ValueSource(strings = {"adaln-zero", "adaln", "cross-attention", "in-context"})
+    void sameLossAndGradients(String block) {
+        DiTConfig c = new DiTConfig(8, 2, 4, 32, 3, 2, 4.0, 0.1, 5, true)
+                .withArch(dit4j.model.Arch.OFFICIAL.withBlock(dit4j.model.Arch.parse(dit4j.model.Arch.Block.class, "block", block)));
         TrainOptions o = new TrainOptions();
         o.globalSeed = 3;
         TrainState plain = TrainState.fresh(c, o, 0, 1), ckpt = TrainState.fresh(c, o, 0, 1);

@@ -1,0 +1,72 @@
+package dit4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dit4j.io.CheckpointException;
+import dit4j.io.StateDicts;
+import dit4j.runtime.Tensors;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+class ArchTest {
+    static final DiTConfig SMALL = new DiTConfig(8, 2, 4, 32, 2, 2, 2.0, 0.1, 10, true);
+
+    static Map<String, long[]> shapes(DiT model) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        StateDicts.of(model).forEach((k, v) -> out.put(k, Tensors.shape(v)));
+        return out;
+    }
+
+    @Test
+    void parameterNamesFollowTheOfficialStyle() {
+        Map<String, long[]> cross = shapes(new DiT(SMALL.withArch(Arch.OFFICIAL.withBlock(Arch.Block.CROSS_ATTENTION))));
+        for (String k : new String[] {"blocks.0.norm1.weight", "blocks.0.norm1.bias", "blocks.0.cross_attn.q_linear.weight",
+                "blocks.0.cross_attn.kv_linear.weight", "blocks.0.cross_attn.proj.bias", "blocks.1.norm3.weight", "final_layer.adaLN_modulation.1.weight"}) {
+            assertTrue(cross.containsKey(k), k + " in " + cross.keySet());
+        }
+        assertFalse(cross.containsKey("blocks.0.adaLN_modulation.1.weight"));
+        Map<String, long[]> official = shapes(new DiT(SMALL));
+        assertFalse(official.keySet().stream().anyMatch(k -> k.contains("norm")), "the official blocks' norms have no parameters");
+        Map<String, long[]> qk = shapes(new DiT(SMALL.withArch(new Arch(Arch.Block.ADALN_ZERO, Arch.QkNorm.LAYERNORM, Arch.Pos.ROPE, Arch.MlpKind.SWIGLU, Arch.NormKind.LAYERNORM))));
+        for (String k : new String[] {"blocks.0.attn.q_norm.weight", "blocks.0.attn.k_norm.bias", "blocks.0.mlp.w12.weight", "blocks.0.mlp.w3.weight"}) {
+            assertTrue(qk.containsKey(k), k);
+        }
+        assertFalse(qk.containsKey("pos_embed"), "rotary embeddings replace the table");
+        assertEquals(16, qk.get("blocks.0.attn.q_norm.weight")[0]);
+    }
+
+    @Test
+    void weightsWithoutARecordRevealTheirDesign() {
+        for (Arch.Block b : Arch.Block.values()) {
+            Arch a = new Arch(b, Arch.QkNorm.RMSNORM, Arch.Pos.SINCOS, Arch.MlpKind.SWIGLU, Arch.NormKind.LAYERNORM);
+            DiTConfig inferred = ConfigInference.infer(shapes(new DiT(SMALL.withArch(a))), 2);
+            assertEquals(a, inferred.arch(), b.id());
+        }
+    }
+
+    @Test
+    void loadingAnotherDesignNamesBoth() {
+        DiT inContext = new DiT(SMALL.withArch(Arch.OFFICIAL.withBlock(Arch.Block.IN_CONTEXT)));
+        Map<String, Tensor> sd = StateDicts.of(inContext);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> new DiT(SMALL).load(sd, "ck.pt"));
+        assertTrue(e.getMessage().contains("in-context blocks") && e.getMessage().contains("adaln-zero blocks"), e.getMessage());
+        // The same design with another option: the first odd key, and the model's design.
+        DiT qk = new DiT(SMALL.withArch(new Arch(Arch.Block.ADALN_ZERO, Arch.QkNorm.LAYERNORM, Arch.Pos.SINCOS, Arch.MlpKind.GELU, Arch.NormKind.LAYERNORM)));
+        CheckpointException e2 = assertThrows(CheckpointException.class, () -> qk.load(StateDicts.of(new DiT(SMALL)), "ck.pt"));
+        assertTrue(e2.getMessage().contains("missing key 'blocks.0.attn.q_norm.weight'") && e2.getMessage().contains("adaln-zero, qk-norm layernorm"), e2.getMessage());
+    }
+
+    @Test
+    void flagsParseWithTheChoicesListed() {
+        assertEquals(Arch.Block.CROSS_ATTENTION, Arch.parse(Arch.Block.class, "--block", "Cross-Attention"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Arch.parse(Arch.Pos.class, "--pos", "learned"));
+        assertEquals("unknown --pos 'learned': expected one of sincos, rope", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new DiTConfig(8, 2, 4, 24, 2, 4, 2.0, 0.1, 10, true,
+                new Arch(Arch.Block.ADALN_ZERO, Arch.QkNorm.NONE, Arch.Pos.ROPE, Arch.MlpKind.GELU, Arch.NormKind.LAYERNORM)));
+    }
+}
