@@ -76,7 +76,8 @@ public final class InceptionV3 extends Module {
             if (!k.endsWith(".num_batches_tracked")) sd.put(k, v);
         });
         InceptionV3 net = new InceptionV3();
-        StateDicts.load(net, sd, file.toString());
+        // The parameters take over the file's tensors: the weights exist once, not twice.
+        StateDicts.adopt(net, sd, file.toString());
         net.fold();
         return net;
     }
