@@ -80,16 +80,22 @@ public final class Evaluator {
     public static Result compare(InceptionV3 net, Activations a, Activations b, Options o) {
         if (a.pool3() == null) throw new IllegalArgumentException("the sample set has no images");
         try (Step s = Step.open(); NoGradGuard g = new NoGradGuard()) {
-            Double fid = Frechet.distance(a.fid(), b.fid());
-            Double sfid = a.spatial() != null && b.spatial() != null ? Frechet.distance(a.spatial(), b.spatial()) : null;
-            Metrics.Score is = Metrics.inceptionScore(torch.softmax(net.logits(a.pool3(), false), 1), Metrics.IS_SPLIT);
+            // Each metric in its own scope: only Java values leave it, so the float64 matrices of one
+            // are freed before the next starts.
+            double[] fid = new double[1], sfid = {Double.NaN};
+            Step.nested(() -> { fid[0] = Frechet.distance(a.fid(), b.fid()); });
+            boolean spatial = a.spatial() != null && b.spatial() != null;
+            if (spatial) Step.nested(() -> { sfid[0] = Frechet.distance(a.spatial(), b.spatial()); });
+            Metrics.Score[] is = new Metrics.Score[1];
+            Step.nested(() -> { is[0] = Metrics.inceptionScore(torch.softmax(net.logits(a.pool3(), false), 1), Metrics.IS_SPLIT); });
             Double precision = null, recall = null;
             if (o.precisionRecall() && b.pool3() != null) {
-                Metrics.PrecisionRecall pr = Metrics.precisionRecall(b.pool3(), a.pool3(), Metrics.PR_BLOCK);
-                precision = pr.precision();
-                recall = pr.recall();
+                Metrics.PrecisionRecall[] pr = new Metrics.PrecisionRecall[1];
+                Step.nested(() -> { pr[0] = Metrics.precisionRecall(b.pool3(), a.pool3(), Metrics.PR_BLOCK); });
+                precision = pr[0].precision();
+                recall = pr[0].recall();
             }
-            return new Result(fid, sfid, is.mean(), is.std(), precision, recall, a.count(), b.count(), o.dims(), o.resize().name().toLowerCase());
+            return new Result(fid[0], spatial ? sfid[0] : null, is[0].mean(), is[0].std(), precision, recall, a.count(), b.count(), o.dims(), o.resize().name().toLowerCase());
         }
     }
 
@@ -169,11 +175,15 @@ public final class Evaluator {
             n += x.size(0);
         }
 
+        /** The mean and covariance, computed in place into the sums (so call once): no 2048x2048 copies outlive it. */
         Frechet.Stats stats(Path where) {
             if (n < 2) throw new IllegalArgumentException(where + ": statistics need at least 2 images, got " + n);
-            Tensor m = sum.div(new Scalar((double) n));
-            Tensor cov = outer.sub(torch.outer(sum, m)).div(new Scalar((double) (n - 1)));
-            return new Frechet.Stats(m.add(shift), cov);
+            Step.nested(() -> {
+                Tensor m = sum.div(new Scalar((double) n));
+                outer.sub_(torch.outer(sum, m)).div_(new Scalar((double) (n - 1)));
+            });
+            sum.div_(new Scalar((double) n)).add_(shift);
+            return new Frechet.Stats(sum, outer);
         }
     }
 }

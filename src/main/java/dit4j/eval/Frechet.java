@@ -1,5 +1,6 @@
 package dit4j.eval;
 
+import dit4j.runtime.Step;
 import dit4j.runtime.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.T_TensorTensor_T;
@@ -61,20 +62,24 @@ public final class Frechet {
      */
     static double traceSqrtProduct(Tensor a, Tensor b) {
         if (!finite(a) || !finite(b)) return Double.NaN;
-        Tensor sa = symmetric(a), m;
-        // A = L L^T when A is positive definite (the usual case with more images than dimensions):
-        // L^T B L has the eigenvalues of A B, and Cholesky is ~25x cheaper than an eigendecomposition.
-        T_TensorTensor_T chol = torch.linalg_cholesky_ex(sa);
-        if (chol.get1().item_long() == 0) {
-            Tensor l = chol.get0();
-            m = l.t().matmul(b).matmul(l);
-        } else {
+        // Nested scopes free each D x D float64 temporary (32 MB at D = 2048) as soon as it is used.
+        Tensor m = Step.nested(() -> {
+            Tensor sa = symmetric(a);
+            // A = L L^T when A is positive definite (the usual case with more images than dimensions):
+            // L^T B L has the eigenvalues of A B, and Cholesky is ~25x cheaper than an eigendecomposition.
+            T_TensorTensor_T chol = torch.linalg_cholesky_ex(sa);
+            if (chol.get1().item_long() == 0) {
+                Tensor l = chol.get0();
+                Tensor lb = Step.nested(() -> l.t().matmul(b));
+                return lb.matmul(l);
+            }
             T_TensorTensor_T eig = torch.linalg_eigh(sa);
             Tensor w = eig.get0(), v = eig.get1();
-            Tensor rootA = v.mul(torch.sqrt(w.clamp_min(new Scalar(0.0)))).matmul(v.t());
-            m = rootA.matmul(b).matmul(rootA);
-        }
-        double[] lambda = Tensors.toDoubles(torch.linalg_eigvalsh(symmetric(m)));
+            Tensor rootA = Step.nested(() -> v.mul(torch.sqrt(w.clamp_min(new Scalar(0.0)))).matmul(v.t()));
+            Tensor ab = Step.nested(() -> rootA.matmul(b));
+            return ab.matmul(rootA);
+        });
+        double[] lambda = Tensors.toDoubles(Step.nested(() -> torch.linalg_eigvalsh(symmetric(m))));
         double tr = 0, scale = 0;
         for (double l : lambda) scale = Math.max(scale, Math.abs(l));
         for (double l : lambda) {
@@ -85,7 +90,9 @@ public final class Frechet {
     }
 
     private static Tensor symmetric(Tensor m) {
-        return m.add(m.t()).mul(new Scalar(0.5));
+        Tensor s = m.add(m.t());
+        s.mul_(new Scalar(0.5)); // in place: one D x D copy, not two
+        return s;
     }
 
     private static boolean finite(Tensor t) {

@@ -54,12 +54,18 @@ final class InceptionLayers {
             this(in, out, k, k, stride, pad, pad);
         }
 
-        /** Folds eval-mode BatchNorm into the convolution; called once after the weights are loaded. */
+        /** Folds eval-mode BatchNorm into the convolution and releases the unfolded tensors; called once after the weights are loaded. */
         void fold() {
-            Tensor scale = bnWeight.div(torch.sqrt(runningVar.add(new org.bytedeco.pytorch.Scalar(BN_EPS))));
-            foldedWeight = weight.mul(scale.view(-1, 1, 1, 1)).contiguous();
-            if (CHANNELS_LAST) foldedWeight = foldedWeight.contiguous(torch.MemoryFormat.ChannelsLast);
-            foldedBias = new TensorOptional(bnBias.sub(runningMean.mul(scale)));
+            // A step frees the intermediate copies of the weight; the two results outlive it by a retained reference.
+            try (Step s = Step.open()) {
+                Tensor scale = bnWeight.div(torch.sqrt(runningVar.add(new org.bytedeco.pytorch.Scalar(BN_EPS))));
+                Tensor w = weight.mul(scale.view(-1, 1, 1, 1)).contiguous();
+                if (CHANNELS_LAST) w = w.contiguous(torch.MemoryFormat.ChannelsLast);
+                foldedWeight = w.retainReference();
+                foldedBias = new TensorOptional(bnBias.sub(runningMean.mul(scale))).retainReference();
+                // The forward pass reads only the folded copy: release the originals (~90 MB in all).
+                for (Tensor t : new Tensor[] {weight, bnWeight, bnBias, runningMean, runningVar}) t.set_(torch.empty(0));
+            }
         }
 
         Tensor forward(Tensor x) {

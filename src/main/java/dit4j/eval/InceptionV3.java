@@ -31,6 +31,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * <p>{@link #features} gives everything the FID-family metrics read in one pass: the 2048-d pool
  * features, the pooled outputs of pytorch-fid's blocks 0-2 ({@code --dims 64/192/768}), and
  * {@code Mixed_6d}'s first 7 channels (ADM's sFID).
+ *
+ * <p>A network from {@link #load} is for the forward pass: once BatchNorm is folded into the
+ * convolutions, their {@code conv.*} and {@code bn.*} tensors are released (empty), so the
+ * weights are held once; {@code fc.*} stays.
  */
 public final class InceptionV3 extends Module {
     final BasicConv2d conv1a, conv2a, conv2b, conv3b, conv4a;
@@ -71,13 +75,17 @@ public final class InceptionV3 extends Module {
      */
     public static InceptionV3 load(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new CheckpointException(file + ": no such Inception weights file");
-        Map<String, Tensor> sd = new LinkedHashMap<>();
-        CheckpointFile.read(file, true).weights().forEach((k, v) -> {
-            if (!k.endsWith(".num_batches_tracked")) sd.put(k, v);
-        });
         InceptionV3 net = new InceptionV3();
-        StateDicts.load(net, sd, file.toString());
-        net.fold();
+        // The parameters take over the file's tensors, whose handles die with the step: the network
+        // alone owns the weights, so the ones folding releases are freed at once.
+        try (Step s = Step.open()) {
+            Map<String, Tensor> sd = new LinkedHashMap<>();
+            CheckpointFile.read(file, true).weights().forEach((k, v) -> {
+                if (!k.endsWith(".num_batches_tracked")) sd.put(k, v);
+            });
+            StateDicts.adopt(net, sd, file.toString());
+            net.fold();
+        }
         return net;
     }
 

@@ -108,6 +108,12 @@ public final class Metrics {
     static Tensor distances(Tensor u, Tensor v) {
         Tensor nu = u.mul(u).sum(new long[] {1}, true, new ScalarTypeOptional());
         Tensor nv = v.mul(v).sum(new long[] {1}, true, new ScalarTypeOptional()).t();
-        return nu.sub(u.matmul(v.t()).mul(new Scalar(2.0))).add(nv).clamp_min(new Scalar(0.0));
+        // In place on the product (the same roundings as nu - 2 u.v + nv): one block-sized matrix, not four.
+        Tensor d = u.matmul(v.t());
+        d.mul_(new Scalar(-2.0));
+        d.add_(nu);
+        d.add_(nv);
+        d.clamp_min_(new Scalar(0.0));
+        return d;
     }
 }
