@@ -298,23 +298,10 @@ def discretized_loglik(x, means, log_scales):
 # ----------------------------------------------------------------------------- files
 
 def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    # One writer for every vector script: the official-vector script's.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from make_official_vectors import write_safetensors as write
+    write(path, tensors, metadata)
 
 
 CONFIGS = {
