@@ -72,15 +72,21 @@ class TrainCliTest {
         }
     }
 
-    @Test
-    void ctrlCSavesACheckpointAndExits130() throws Exception {
+    /** A long run in its own JVM, returned once it has logged three steps. */
+    private Process longRunLogging(Path run, Path log) throws Exception {
         Path data = TinyData.idx(tmp.resolve("data"), 64, 8, 4, 2);
-        Path run = tmp.resolve("run");
-        Path log = tmp.resolve("int.log");
         Process p = Cli.spawn(log, train(data, run, "--steps", "100000", "--ckpt-every", "100000", "--log-every", "1"));
         Path jsonl = run.resolve("log.jsonl");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while ((!Files.exists(jsonl) || Files.readAllLines(jsonl).size() < 3) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        return p;
+    }
+
+    @Test
+    void ctrlCSavesACheckpointAndExits130() throws Exception {
+        Path run = tmp.resolve("run");
+        Path log = tmp.resolve("int.log");
+        Process p = longRunLogging(run, log);
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "did not stop after SIGINT");
         assertEquals(130, p.exitValue(), Files.readString(log));
@@ -90,13 +96,10 @@ class TrainCliTest {
 
     @Test
     void sigtermSavesACheckpointAtTheStepItStoppedAndResumeContinues() throws Exception {
-        Path data = TinyData.idx(tmp.resolve("data"), 64, 8, 4, 2);
         Path run = tmp.resolve("run");
         Path log = tmp.resolve("term.log");
-        Process p = Cli.spawn(log, train(data, run, "--steps", "100000", "--ckpt-every", "100000", "--log-every", "1"));
+        Process p = longRunLogging(run, log);
         Path jsonl = run.resolve("log.jsonl");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while ((!Files.exists(jsonl) || Files.readAllLines(jsonl).size() < 3) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "did not stop after SIGTERM");
         assertEquals(143, p.exitValue(), Files.readString(log));
