@@ -26,10 +26,6 @@ public final class Natives {
     /** Extracts the natives (once per cache; a no-op when they are already there) and loads libtorch. */
     public static synchronized void load() {
         if (ready) return;
-        // With SLF4J on the class path (the server's logging) JavaCPP logs through it, and native
-        // memory then grew by ~40 KB per training step (TrainingStepMemoryTest): keep JavaCPP on
-        // java.util.logging. Set before JavaCPP's first class initialises.
-        if (System.getProperty("org.bytedeco.javacpp.logger") == null) System.setProperty("org.bytedeco.javacpp.logger", "java");
         String platform = Loader.getPlatform();
         try {
             for (String preset : PRESETS) {
