@@ -3,18 +3,13 @@ package dit4j.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dit4j.TestFiles;
 import dit4j.io.Safetensors;
-import dit4j.model.DiTConfig;
-import dit4j.model.Pretrained;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -22,20 +17,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The `dpm` vectors of LuChengTHU/dpm-solver over the official test models (scripts/make_sampler_vectors.py), at the default tolerances. */
 class DpmVectorsTest {
     static List<String> files() throws IOException {
-        try (Stream<Path> s = Files.list(TestFiles.resource("official/dpm"))) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".vectors.safetensors")).sorted().toList();
-        }
+        return SamplerVectors.files("dpm");
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("files")
     void matchesTheReference(String file) throws Exception {
-        Safetensors.Contents v = Safetensors.read(TestFiles.resource("official/dpm/" + file));
-        DiTConfig config = DiTConfig.fromJson(new ObjectMapper().readTree(v.metadata().get("model")));
-        Path weights = TestFiles.resource("official/" + v.metadata().get("weights") + ".safetensors");
-        Pretrained p = Pretrained.load(weights, config, true, 0);
-        Verify.Report r = Verify.run(p.model(), Verify.diffusionOf(v.metadata(), config), v.metadata(), v.tensors(),
-                Verify.DEFAULT_ATOL, Verify.DEFAULT_RTOL, l -> {});
+        Verify.Report r = SamplerVectors.run("dpm", file);
         assertTrue(r.errors().isEmpty(), r.errors().toString());
         assertEquals(List.of("dpm"), r.groups());
         assertTrue(r.ok(), r.lines().toString());
