@@ -127,22 +127,10 @@ def fd_group(fid_score, a, b):
 
 
 def write_vectors(path, tensors, metadata):
-    # make_test_vectors' writer knows F32 and I64; the fd groups need F64.
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        dtype = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    # The shared writer (make_official_vectors); these files always carried a __metadata__ entry.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from make_official_vectors import write_safetensors
+    write_safetensors(path, tensors, metadata, empty_metadata=True)
 
 
 def save_pngs(folder, images):

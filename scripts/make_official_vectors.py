@@ -108,9 +108,10 @@ def install_timm_stand_in():
 
 # ----------------------------------------------------------------------------- files
 
-def write_safetensors(path, tensors, metadata):
+def write_safetensors(path, tensors, metadata, empty_metadata=False):
+    """The one safetensors writer of the vector scripts; empty_metadata keeps a {} __metadata__ entry."""
     header, blobs, offset = {}, [], 0
-    if metadata:
+    if metadata or (empty_metadata and metadata is not None):
         header["__metadata__"] = metadata
     for name, t in tensors.items():
         t = t.detach().contiguous()
