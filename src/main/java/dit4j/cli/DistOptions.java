@@ -9,17 +9,17 @@ import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
- * Data-parallel flags of {@code dit train}: {@code --nproc-per-node N} launches N workers here
+ * Data-parallel flags of {@code dit train} and {@code dit sample}: {@code --nproc-per-node N} launches N workers here
  * (like {@code torchrun --standalone}); a process started with RANK and WORLD_SIZE set (by that
  * launcher or by torchrun) joins the job as that rank. World size 1 needs no process group.
  */
 public final class DistOptions {
     static final List<String> LAUNCHER_FLAGS = List.of("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port");
 
-    @Option(names = "--nproc-per-node", defaultValue = "0", description = "Start this many data-parallel workers on this machine (each gets cores / N threads); 0 or 1: train in this process.")
+    @Option(names = "--nproc-per-node", defaultValue = "0", description = "Start this many data-parallel workers on this machine (each gets cores / N threads); 0 or 1: run in this process.")
     int nprocPerNode;
 
-    @Option(names = "--nnodes", defaultValue = "1", description = "Machines in the job (default ${DEFAULT-VALUE}); each runs dit train with its own --node-rank.")
+    @Option(names = "--nnodes", defaultValue = "1", description = "Machines in the job (default ${DEFAULT-VALUE}); each runs the same command with its own --node-rank.")
     int nnodes;
 
     @Option(names = "--node-rank", defaultValue = "0", description = "This machine's index among --nnodes (default ${DEFAULT-VALUE}).")
