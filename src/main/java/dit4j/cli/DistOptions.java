@@ -41,12 +41,18 @@ public final class DistOptions {
 
     /** Runs this command in N worker processes and returns the launcher's exit code. */
     int launch(CommandLine cl) throws Exception {
+        return launch(cl, Math.max(1, nprocPerNode), List.of());
+    }
+
+    /** Runs this command in {@code nproc} workers on this machine, with {@code extraArgs} appended. */
+    int launch(CommandLine cl, int nproc, List<String> extraArgs) throws Exception {
         if (DistEnv.inEnvironment(System.getenv())) {
             throw new CommandLine.ParameterException(cl, "--nproc-per-node: this process already is rank " + System.getenv("RANK") + " of a job (RANK and WORLD_SIZE are set)");
         }
         int port = masterPort != null ? masterPort : nnodes > 1 ? DistEnv.DEFAULT_PORT : 0;
-        Launcher.Plan plan = new Launcher.Plan(Math.max(1, nprocPerNode), nnodes, nodeRank, masterAddr, port, timeout(DistEnv.DEFAULT_TIMEOUT));
-        List<String> args = Launcher.withoutFlags(cl.getParseResult().originalArgs(), LAUNCHER_FLAGS);
+        Launcher.Plan plan = new Launcher.Plan(nproc, nnodes, nodeRank, masterAddr, port, timeout(DistEnv.DEFAULT_TIMEOUT));
+        List<String> args = new java.util.ArrayList<>(Launcher.withoutFlags(cl.getParseResult().originalArgs(), LAUNCHER_FLAGS));
+        args.addAll(extraArgs);
         return new Launcher(plan, Main.class.getName(), args, System.err).run();
     }
 
