@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
                 "(forward_with_cfg on 2B rows) after warm-up, and report images/s (median and spread over repeats), ms/step,",
                 "GFLOP/s, model-FLOPs utilisation against the matmul peak measured in the same run, and peak RSS. See docs/performance.md."})
 public final class BenchCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Mixin
     ModelOptions model = new ModelOptions();
 
@@ -58,18 +61,87 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
+    @Mixin
+    DistOptions dist = new DistOptions();
+
+    @Option(names = "--result-file", hidden = true, description = "Rank 0 also writes the JSON object here (how --nproc-per-node collects its two runs).")
+    java.nio.file.Path resultFile;
+
     @Override
     public Integer call() throws Exception {
         if (!mode.equals("train") && !mode.equals("sample")) throw new OptionException("--mode must be train or sample, got '" + mode + "'");
         if (batch < 1) throw new OptionException("--batch-size must be positive, got " + batch);
         if (!(seconds > 0) || !Double.isFinite(seconds)) throw new OptionException("--seconds must be a positive number, got " + seconds);
         if (repeats < 1) throw new OptionException("--repeats must be positive, got " + repeats);
+        if (dist.launches() && dist.nnodes == 1) return compareWorldSizes();
+        if (dist.launches()) return dist.launch(spec.commandLine());
         device.checked();
         DiTConfig c = model.build(size.resolve(), 4, 1000);
         int latentSize = c.inputSize(), inChannels = c.inChannels();
+        dit4j.dist.Job job = dist.join(device.device);
         Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, precision.orElse(Precision.FLOAT32), repeats, gradCheckpoint, profile),
-                msg -> System.err.println("dit bench: " + msg));
+                job, msg -> { if (job.writes()) System.err.println("dit bench: " + msg); });
+        job.close();
+        if (!job.writes()) return 0;
+        if (resultFile != null) dit4j.io.AtomicFiles.write(resultFile, out -> out.write(new ObjectMapper().writeValueAsBytes(json(r, latentSize))));
         if (json) {
+            System.out.println(new ObjectMapper().writeValueAsString(json(r, latentSize)));
+        } else {
+            System.out.printf("%s %s, batch %d, %s, %dx%dx%d input, %d intra-op thread(s)%s%n", r.model(), r.mode(), r.batch(), r.dtype(),
+                    inChannels, latentSize, latentSize, r.intraOpThreads(), r.worldSize() > 1 ? ", " + r.worldSize() + " ranks" : "");
+            System.out.printf("images/s     %.3f (median of %d; min %.3f, max %.3f)%n", r.imagesPerSec(), repeats, r.imagesPerSecMin(), r.imagesPerSecMax());
+            System.out.printf("ms/step      %.1f over %d steps%n", r.msPerStep(), r.steps());
+            if (r.worldSize() > 1) System.out.printf("grad sync    %.1f ms/step (bucket copies + all-reduce, including waiting for the slower rank)%n", r.allReduceMsPerStep());
+            System.out.printf("GFLOP/s      %.1f achieved; matmul peak %.1f; MFU %.1f%%%n", r.achievedGflops(), r.peakGflops(), 100 * r.mfu());
+            System.out.printf("peak RSS     %.0f MB%n", r.peakRssMb());
+            System.out.printf("repeats      %s img/s%n", Arrays.toString(Arrays.stream(r.repeatImagesPerSec()).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
+            if (r.phaseMs() != null) {
+                System.out.println();
+                System.out.println("training step by phase (ms/step)");
+                phases(r).forEach((name, ms) -> System.out.printf("  %-16s %8.1f  %5.1f%%%n", name, ms, 100 * ms / r.msPerStep()));
+            }
+            if (r.profile() != null) printProfile(r.profile(), r.mode().equals("train"));
+        }
+        return 0;
+    }
+
+    /**
+     * {@code --nproc-per-node N} on one machine: the same global batch trained by 1 worker with all
+     * the cores, then by N workers with cores / N each (both as worker processes, so both get the
+     * launcher's JVM and thread settings); prints both and their ratio.
+     */
+    private Integer compareWorldSizes() throws Exception {
+        if (!mode.equals("train")) throw new OptionException("--nproc-per-node: dit bench measures data-parallel training only (--mode train)");
+        int n = dist.nprocPerNode;
+        if (batch % n != 0) throw new OptionException("--batch-size " + batch + " (the global batch) must be divisible by --nproc-per-node " + n);
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("dit-bench-");
+        java.util.Map<Integer, com.fasterxml.jackson.databind.JsonNode> results = new java.util.LinkedHashMap<>();
+        int cores = Runtime.getRuntime().availableProcessors();
+        for (int world : new int[] {1, n}) {
+            java.nio.file.Path f = dir.resolve("world-" + world + ".json");
+            System.err.printf("dit bench: %d rank%s x %d thread%s, global batch %d%n", world, world == 1 ? "" : "s", Math.max(1, cores / world), cores / world == 1 ? "" : "s", batch);
+            int code = dist.launch(spec.commandLine(), world, java.util.List.of("--result-file", f.toString()));
+            if (code != 0) return code;
+            results.put(world, new ObjectMapper().readTree(f.toFile()));
+        }
+        if (json) {
+            java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
+            results.forEach((w, r) -> o.put(w + "x" + Math.max(1, cores / w), r));
+            System.out.println(new ObjectMapper().writeValueAsString(o));
+            return 0;
+        }
+        System.out.printf("%s training, global batch %d, %s%n", results.get(1).get("model").asText(), batch, results.get(1).get("dtype").asText());
+        System.out.printf("  %-22s %10s %16s %10s %18s%n", "configuration", "images/s", "(min - max)", "ms/step", "grad sync ms/step");
+        results.forEach((w, r) -> System.out.printf("  %-22s %10.3f %7.3f - %-7.3f %10.1f %18s%n",
+                w + " rank" + (w == 1 ? "" : "s") + " x " + Math.max(1, cores / w) + " thread" + (cores / w == 1 ? "" : "s"),
+                r.get("images_per_s").asDouble(), r.get("images_per_s_min").asDouble(), r.get("images_per_s_max").asDouble(), r.get("ms_per_step").asDouble(),
+                w == 1 ? "-" : String.format("%.1f", r.get("grad_sync_ms_per_step").asDouble())));
+        double ratio = results.get(n).get("images_per_s").asDouble() / results.get(1).get("images_per_s").asDouble();
+        System.out.printf("  %d ranks reach %.0f%% of 1 rank's images/s%n", n, 100 * ratio);
+        return 0;
+    }
+
+    private static java.util.Map<String, Object> json(Benchmark.Result r, int latentSize) {
             java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
             o.put("model", r.model());
             o.put("mode", r.mode());
@@ -94,23 +166,9 @@ public final class BenchCommand implements Callable<Integer> {
                 p.put("pass_ms", r.profile().passMs());
                 o.put("profile", p);
             }
-            System.out.println(new ObjectMapper().writeValueAsString(o));
-        } else {
-            System.out.printf("%s %s, batch %d, %s, %dx%dx%d input, %d intra-op thread(s)%n", r.model(), r.mode(), r.batch(), r.dtype(),
-                    inChannels, latentSize, latentSize, r.intraOpThreads());
-            System.out.printf("images/s     %.3f (median of %d; min %.3f, max %.3f)%n", r.imagesPerSec(), repeats, r.imagesPerSecMin(), r.imagesPerSecMax());
-            System.out.printf("ms/step      %.1f over %d steps%n", r.msPerStep(), r.steps());
-            System.out.printf("GFLOP/s      %.1f achieved; matmul peak %.1f; MFU %.1f%%%n", r.achievedGflops(), r.peakGflops(), 100 * r.mfu());
-            System.out.printf("peak RSS     %.0f MB%n", r.peakRssMb());
-            System.out.printf("repeats      %s img/s%n", Arrays.toString(Arrays.stream(r.repeatImagesPerSec()).map(v -> Math.round(v * 1000) / 1000.0).toArray()));
-            if (r.phaseMs() != null) {
-                System.out.println();
-                System.out.println("training step by phase (ms/step)");
-                phases(r).forEach((name, ms) -> System.out.printf("  %-16s %8.1f  %5.1f%%%n", name, ms, 100 * ms / r.msPerStep()));
-            }
-            if (r.profile() != null) printProfile(r.profile(), r.mode().equals("train"));
-        }
-        return 0;
+            o.put("world_size", r.worldSize());
+            if (r.worldSize() > 1) o.put("grad_sync_ms_per_step", r.allReduceMsPerStep());
+            return o;
     }
 
     private static java.util.Map<String, Double> phases(Benchmark.Result r) {

@@ -9,17 +9,17 @@ import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
- * Data-parallel flags of {@code dit train}: {@code --nproc-per-node N} launches N workers here
+ * Data-parallel flags of {@code dit train} and {@code dit sample}: {@code --nproc-per-node N} launches N workers here
  * (like {@code torchrun --standalone}); a process started with RANK and WORLD_SIZE set (by that
  * launcher or by torchrun) joins the job as that rank. World size 1 needs no process group.
  */
 public final class DistOptions {
     static final List<String> LAUNCHER_FLAGS = List.of("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port");
 
-    @Option(names = "--nproc-per-node", defaultValue = "0", description = "Start this many data-parallel workers on this machine (each gets cores / N threads); 0 or 1: train in this process.")
+    @Option(names = "--nproc-per-node", defaultValue = "0", description = "Start this many data-parallel workers on this machine (each gets cores / N threads); 0 or 1: run in this process.")
     int nprocPerNode;
 
-    @Option(names = "--nnodes", defaultValue = "1", description = "Machines in the job (default ${DEFAULT-VALUE}); each runs dit train with its own --node-rank.")
+    @Option(names = "--nnodes", defaultValue = "1", description = "Machines in the job (default ${DEFAULT-VALUE}); each runs the same command with its own --node-rank.")
     int nnodes;
 
     @Option(names = "--node-rank", defaultValue = "0", description = "This machine's index among --nnodes (default ${DEFAULT-VALUE}).")
@@ -41,12 +41,18 @@ public final class DistOptions {
 
     /** Runs this command in N worker processes and returns the launcher's exit code. */
     int launch(CommandLine cl) throws Exception {
+        return launch(cl, Math.max(1, nprocPerNode), List.of());
+    }
+
+    /** Runs this command in {@code nproc} workers on this machine, with {@code extraArgs} appended. */
+    int launch(CommandLine cl, int nproc, List<String> extraArgs) throws Exception {
         if (DistEnv.inEnvironment(System.getenv())) {
             throw new CommandLine.ParameterException(cl, "--nproc-per-node: this process already is rank " + System.getenv("RANK") + " of a job (RANK and WORLD_SIZE are set)");
         }
         int port = masterPort != null ? masterPort : nnodes > 1 ? DistEnv.DEFAULT_PORT : 0;
-        Launcher.Plan plan = new Launcher.Plan(Math.max(1, nprocPerNode), nnodes, nodeRank, masterAddr, port, timeout(DistEnv.DEFAULT_TIMEOUT));
-        List<String> args = Launcher.withoutFlags(cl.getParseResult().originalArgs(), LAUNCHER_FLAGS);
+        Launcher.Plan plan = new Launcher.Plan(nproc, nnodes, nodeRank, masterAddr, port, timeout(DistEnv.DEFAULT_TIMEOUT));
+        List<String> args = new java.util.ArrayList<>(Launcher.withoutFlags(cl.getParseResult().originalArgs(), LAUNCHER_FLAGS));
+        args.addAll(extraArgs);
         return new Launcher(plan, Main.class.getName(), args, System.err).run();
     }
 

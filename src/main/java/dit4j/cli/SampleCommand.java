@@ -1,19 +1,25 @@
 package dit4j.cli;
 
 import dit4j.OptionException;
+import dit4j.dist.DistEnv;
+import dit4j.dist.Job;
 import dit4j.runtime.Precision;
 import dit4j.sample.Generation;
 import dit4j.sample.Generator;
+import dit4j.sample.IndexedNoise;
 import dit4j.sample.Labels;
 import dit4j.sample.SampleModel;
 import dit4j.sample.Result;
+import dit4j.sample.SampleArchive;
 import dit4j.sample.SampleWriter;
+import dit4j.sample.ShardedSampling;
 import dit4j.vae.AutoencoderKL;
 import dit4j.vae.VaeFiles;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.Tensor;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,8 +29,13 @@ import picocli.CommandLine.Option;
         description = {"Sample class-conditional images from a checkpoint (dit4j or official: .pt state dict, train.py checkpoint, .safetensors).",
                 "Writes DIR/samples.png (a grid), DIR/images/NNNNNN.png (generation parameters in the PNG text chunks) and",
                 "DIR/samples.npz (arr_0: uint8 N x H x W x C, labels: int64), the layout of the official evaluation.",
-                "Sampler defaults come from the checkpoint's training run when it recorded them, else from the official sample.py (DDPM 250 steps, guidance 4.0)."})
+                "Sampler defaults come from the checkpoint's training run when it recorded them, else from the official sample.py (DDPM 250 steps, guidance 4.0).",
+                "With --num-samples K (for FID, like sample_ddp.py; also over workers with --nproc-per-node): DIR/NNNNNN.png as they finish, then DIR/samples.npz;",
+                "each image's label and noise come from (seed, index), so the images do not depend on the number of workers, and a rerun makes only the missing ones."})
 public final class SampleCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--checkpoint", required = true, paramLabel = "CKPT", description = "The checkpoint.")
     Path checkpoint;
 
@@ -33,6 +44,9 @@ public final class SampleCommand implements Callable<Integer> {
 
     @Option(names = "--per-class", paramLabel = "N", description = "N images of every class (rows of the grid).")
     Integer perClass;
+
+    @Option(names = "--num-samples", paramLabel = "K", description = "Sample K images for evaluation (labels uniform from the seed, or cycling --labels, or --per-class): DIR/NNNNNN.png, resumable, then DIR/samples.npz.")
+    Integer numSamples;
 
     @Mixin
     SamplingOptions sampling = new SamplingOptions();
@@ -64,13 +78,22 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--no-images", description = "Skip the per-image PNGs.")
     boolean noImages;
 
+    @Mixin
+    DistOptions dist = new DistOptions();
+
     @Override
     public Integer call() throws Exception {
-        device.checked();
         if (perClass != null && labels != null) throw new OptionException("give --labels or --per-class, not both");
+        if (numSamples != null && numSamples < 1) throw new OptionException("--num-samples must be positive, got " + numSamples);
+        boolean sharded = numSamples != null || dist.launches() || DistEnv.inEnvironment(System.getenv());
+        if (sharded && numSamples == null && perClass == null) throw new OptionException("--nproc-per-node: sampling over workers needs --num-samples K (or --per-class N)");
+        if (sharded && noImages) throw new OptionException("--no-images: --num-samples writes every image (they make the run resumable and the npz)");
+        if (dist.launches()) return dist.launch(spec.commandLine());
+        device.checked();
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
         SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads);
         Generation.Options o = sampling.over(m.defaults(), precision.orElse(Precision.FLOAT32));
+        if (sharded) return sampleMany(m, o);
         long[] ys = perClass != null ? Labels.perClass(m.numClasses(), perClass) : Labels.parse(labels, m.classNames(), m.numClasses());
         Path vaePath = m.latent() ? vaePath(m) : null;
         AutoencoderKL decoder = vaePath != null ? VaeFiles.load(vaePath, vae.vaeConfig) : null;
@@ -99,6 +122,48 @@ public final class SampleCommand implements Callable<Integer> {
         System.out.printf("grid:   %s%n", writer.grid());
         System.out.printf("npz:    %s%n", out.resolve("samples.npz"));
         if (!noImages) System.out.printf("images: %s%n", out.resolve("images"));
+        return 0;
+    }
+
+    /** --num-samples: this rank's share of the images, then (rank 0) the npz of all. */
+    private Integer sampleMany(SampleModel m, Generation.Options o) throws Exception {
+        long[] ys;
+        if (perClass != null) {
+            ys = Labels.perClass(m.numClasses(), perClass);
+            if (numSamples != null && numSamples != ys.length) throw new OptionException("--num-samples " + numSamples + " disagrees with --per-class " + perClass + " x " + m.numClasses() + " classes = " + ys.length);
+        } else if (labels != null) {
+            long[] given = Labels.parse(labels, m.classNames(), m.numClasses());
+            ys = new long[numSamples];
+            for (int i = 0; i < ys.length; i++) ys[i] = given[i % given.length];
+        } else {
+            ys = IndexedNoise.labels(o.seed(), numSamples, m.numClasses());
+        }
+        AutoencoderKL decoder = m.latent() ? VaeFiles.load(vaePath(m), vae.vaeConfig) : null;
+        ShardedSampling sampling = new ShardedSampling(m, decoder, checkpoint, out, o, ys).decodeTile(decodeTile);
+        Job job = dist.join(device.device);
+        if (job.writes()) {
+            System.err.printf("sampling %d images over %d worker%s into %s: %s %s steps, guidance %.2f, seed %d, batch %d%n", ys.length, job.worldSize(),
+                    job.worldSize() == 1 ? "" : "s", out, o.sampler(), o.steps(), o.cfgScale(), o.seed(), o.batchSize());
+        }
+        long t0 = System.nanoTime();
+        ShardedSampling.Counts c;
+        try (Progress bar = new Progress("sample", 1)) {
+            c = sampling.run(job.rank(), job.worldSize(), (done, total) -> {
+                bar.maxHint(total);
+                bar.stepTo(done, null);
+            });
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.err.printf("rank %d: %d images: computed %d in %.1f s, %d were already there%n", job.rank(), c.owned(), c.computed(), secs, c.skipped());
+        long computed = job.sum(c.computed(), "counting the images"), skipped = job.sum(c.skipped(), "counting the images");
+        job.close(); // every rank is done; the others need not wait while rank 0 writes the npz
+        if (job.writes()) {
+            Path npz = out.resolve("samples.npz");
+            long[] shape = SampleArchive.write(npz, out, ys);
+            System.out.printf("%d images: %d computed now, %d already there%n", ys.length, computed, skipped);
+            System.out.printf("images: %s%n", out);
+            System.out.printf("npz:    %s (arr_0 %s uint8, labels int64)%n", npz, java.util.Arrays.toString(shape));
+        }
         return 0;
     }
 

@@ -45,6 +45,16 @@ public final class Job implements AutoCloseable {
         return group == null ? null : new DataParallel(group, params);
     }
 
+    /** The sum of {@code v} over all ranks (a barrier too: every rank has got here). */
+    public long sum(long v, String what) {
+        if (group == null) return v;
+        try (dit4j.runtime.Step s = dit4j.runtime.Step.open()) {
+            Tensor t = dit4j.runtime.Tensors.longs(new long[] {v});
+            group.allReduceSum(t, what);
+            return t.item_long();
+        }
+    }
+
     /** A folder rank 0 makes (the run folder, numbered or checked for old checkpoints); the others get the same path. */
     public Path folderFromRank0(Callable<Path> rank0) throws Exception {
         if (group == null) return rank0.call();

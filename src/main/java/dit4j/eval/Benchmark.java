@@ -46,23 +46,37 @@ public final class Benchmark {
     public record Result(String model, String mode, String dtype, int batch, int steps, double imagesPerSec, double imagesPerSecMin,
                          double imagesPerSecMax, double msPerStep, double achievedGflops, double peakGflops, double mfu,
                          double peakRssMb, double[] repeatImagesPerSec, int intraOpThreads,
-                         double[] phaseMs, Profile.Report profile) {}
+                         double[] phaseMs, Profile.Report profile, int worldSize, double allReduceMsPerStep) {}
 
     public static Result run(Options o, Consumer<String> log) {
+        return run(o, dit4j.dist.Job.SINGLE, log);
+    }
+
+    /**
+     * In a data-parallel job (training only): each rank trains on batch / world images and
+     * averages the gradients after backward, as {@code dit train} does; images/s counts the global
+     * batch, and every step ends with the ranks agreeing whether the time is up.
+     */
+    public static Result run(Options o, dit4j.dist.Job job, Consumer<String> log) {
         DiTConfig c = o.config();
         dit4j.runtime.Threads.configureFor(o.precision());
         double flopsPerImage = 2 * ModelStats.macs(c) * (o.mode().equals("train") ? 3 : 2);
         boolean train = o.mode().equals("train");
+        int world = job.worldSize();
+        if (world > 1 && !train) throw new dit4j.OptionException("--nproc-per-node: dit bench measures data-parallel training only (--mode train)");
+        if (o.batch() % world != 0) throw new dit4j.OptionException("--batch-size " + o.batch() + " (the global batch) must be divisible by the " + world + " workers");
         long[] phaseNanos = new long[TrainStep.PHASES.length];
-        StepFn step = train ? trainStep(o, phaseNanos) : sampleStep(o);
+        dit4j.dist.DataParallel[] dp = new dit4j.dist.DataParallel[1];
+        StepFn step = train ? trainStep(o, phaseNanos, job, dp) : sampleStep(o);
         // Warm-up: a few steps and at least a tenth of the time, for the allocator and the JIT.
         long warmEnd = System.nanoTime() + (long) (o.seconds() * 0.1e9);
         int warm = 0;
-        while (warm < 3 || System.nanoTime() < warmEnd) {
+        while (!agreed(dp[0], warm >= 3 && System.nanoTime() >= warmEnd)) {
             step.run();
             warm++;
         }
         Arrays.fill(phaseNanos, 0);
+        long commBefore = dp[0] == null ? 0 : dp[0].gradientNanos(), commStepsBefore = dp[0] == null ? 0 : dp[0].gradientSteps();
         log.accept(String.format("warm-up: %d steps; measuring %.0f s in %d repeats", warm, o.seconds(), o.repeats()));
         double[] ips = new double[o.repeats()];
         int steps = 0;
@@ -73,7 +87,7 @@ public final class Benchmark {
             do {
                 step.run();
                 n++;
-            } while (System.nanoTime() < end);
+            } while (!agreed(dp[0], System.nanoTime() >= end));
             double sec = (System.nanoTime() - t0) / 1e9;
             ips[r] = n * (double) o.batch() / sec;
             steps += n;
@@ -94,8 +108,14 @@ public final class Benchmark {
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
         double achieved = median * flopsPerImage / 1e9;
+        double commMs = dp[0] == null ? 0 : (dp[0].gradientNanos() - commBefore) / 1e6 / Math.max(1, dp[0].gradientSteps() - commStepsBefore);
         return new Result(c.displayName(), o.mode(), o.precision().label(), o.batch(), steps, median, sorted[0], sorted[sorted.length - 1],
-                totalSec / steps * 1000, achieved, peak, achieved / peak, peakRssMb, ips, torch.get_num_threads(), phaseMs, profile);
+                totalSec / steps * 1000, achieved, peak, achieved / peak, peakRssMb, ips, torch.get_num_threads(), phaseMs, profile, world, commMs);
+    }
+
+    /** Whether to stop: this rank's answer alone, or true on every rank once any says so (all ranks then run the same steps). */
+    private static boolean agreed(dit4j.dist.DataParallel dp, boolean stop) {
+        return dp == null ? stop : dp.anyAcross("agreeing on the end of a benchmark phase", stop)[0];
     }
 
     @FunctionalInterface
@@ -103,16 +123,19 @@ public final class Benchmark {
         void run();
     }
 
-    private static StepFn trainStep(Options o, long[] phaseNanos) {
+    private static StepFn trainStep(Options o, long[] phaseNanos, dit4j.dist.Job job, dit4j.dist.DataParallel[] dp) {
         DiTConfig c = o.config();
         TrainOptions to = new TrainOptions();
         TrainState state = TrainState.fresh(c, to, 0, 1);
         GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("");
         TrainStep step = new TrainStep(state, diffusion, o.precision(), 0, o.gradCheckpoint());
         step.recordPhases(phaseNanos);
-        Generator g = torch.createCPUGenerator(1);
-        Tensor x = torch.randn(new long[] {o.batch(), c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
-        Tensor y = torch.randint(0, c.numClasses(), new long[] {o.batch()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long));
+        dp[0] = job.dataParallel(state.params);
+        if (dp[0] != null) step.afterBackward(dp[0]::averageGradients);
+        int local = o.batch() / job.worldSize();
+        Generator g = torch.createCPUGenerator(1 + job.rank());
+        Tensor x = torch.randn(new long[] {local, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
+        Tensor y = torch.randint(0, c.numClasses(), new long[] {local}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long));
         return () -> step.run(x, y, to.lr, to.emaDecay);
     }
 

@@ -164,7 +164,7 @@ public final class Npz {
     }
 
     /** The .npy version 1.0 header, padded with spaces and a newline so the data starts 64-byte aligned. */
-    static byte[] npyHeader(String dtype, long[] shape) {
+    public static byte[] npyHeader(String dtype, long[] shape) {
         StringBuilder dims = new StringBuilder();
         for (long d : shape) dims.append(d).append(", ");
         String shapeText = shape.length == 1 ? "(" + shape[0] + ",)" : "(" + (dims.length() > 0 ? dims.substring(0, dims.length() - 2) : "") + ")";

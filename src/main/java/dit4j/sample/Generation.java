@@ -158,7 +158,6 @@ public final class Generation {
         Sampler sampler = sampler(o);
         dit4j.runtime.Threads.configureFor(o.precision());
         int c = model.config.inChannels(), s = model.config.inputSize();
-        int guidedChannels = o.cfgChannels() <= 0 ? c : o.cfgChannels();
         Generator gen = torch.createCPUGenerator(o.seed());
         Tensor out = torch.empty(new long[] {labels.length, c, s, s}, new TensorOptions(ScalarType.Float), null);
         int batches = (labels.length + o.batchSize() - 1) / o.batchSize();
@@ -170,29 +169,40 @@ public final class Generation {
             try (Step step = Step.open(); InferenceMode guard = new InferenceMode()) {
                 Tensor z = torch.randn(new long[] {n, c, s, s}, new GeneratorOptional(gen), new TensorOptions(ScalarType.Float));
                 Tensor y = Tensors.longs(Arrays.copyOfRange(labels, from, from + n));
-                Denoiser denoiser;
-                if (guided) {
-                    long[] nulls = new long[n];
-                    Arrays.fill(nulls, classes);
-                    z = cat(0, z, z);
-                    Tensor yy = cat(0, y, Tensors.longs(nulls));
-                    denoiser = (x, t) -> {
-                        try (Precision.Region r = o.precision().autocast()) {
-                            return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
-                        }
-                    };
-                } else {
-                    denoiser = (x, t) -> {
-                        try (Precision.Region r = o.precision().autocast()) {
-                            return model.forward(x, t, y).to(ScalarType.Float);
-                        }
-                    };
-                }
-                Tensor result = sampler.sample(denoiser, z, NoiseSource.of(gen), o.clipDenoised(),
-                        (k, steps) -> progress.onStep(done + k, total));
-                out.narrow(0, from, n).copy_(result.narrow(0, 0, n));
+                Tensor result = sampleBatch(sampler, z, y, NoiseSource.of(gen), o, (k, steps) -> progress.onStep(done + k, total));
+                out.narrow(0, from, n).copy_(result);
             }
         }
         return out;
+    }
+
+    /**
+     * One batch: x_T {@code z} (N rows) for labels {@code y}, per-step noise from {@code noise}
+     * (asked for tensors shaped like the model input: 2N rows under guidance, of which the model
+     * reads the first N). Returns the N samples; call inside a {@link Step} and InferenceMode.
+     */
+    public Tensor sampleBatch(Sampler sampler, Tensor z, Tensor y, NoiseSource noise, Options o, Sampler.Progress progress) {
+        int classes = model.config.numClasses(), c = model.config.inChannels();
+        int guidedChannels = o.cfgChannels() <= 0 ? c : o.cfgChannels();
+        long n = z.size(0);
+        Denoiser denoiser;
+        if (o.cfgScale() != 1.0) {
+            long[] nulls = new long[(int) n];
+            Arrays.fill(nulls, classes);
+            z = cat(0, z, z);
+            Tensor yy = cat(0, y, Tensors.longs(nulls).to(y.device(), y.scalar_type()));
+            denoiser = (x, t) -> {
+                try (Precision.Region r = o.precision().autocast()) {
+                    return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
+                }
+            };
+        } else {
+            denoiser = (x, t) -> {
+                try (Precision.Region r = o.precision().autocast()) {
+                    return model.forward(x, t, y).to(ScalarType.Float);
+                }
+            };
+        }
+        return sampler.sample(denoiser, z, noise, o.clipDenoised(), progress).narrow(0, 0, n);
     }
 }
