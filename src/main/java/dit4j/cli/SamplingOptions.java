@@ -18,6 +18,9 @@ public final class SamplingOptions {
     @Option(names = "--cfg-channels", description = "Channels that get guidance: 3 (the official rule) or all (default: the run's, else 3).")
     String cfgChannels;
 
+    @Option(names = "--cfg-interval", paramLabel = "LO,HI", description = "Guide only at timesteps in [LO, HI] as the model receives them (DDPM/DDIM/DPM-Solver: 0-999, noise high; flow: 0-1, noise at 0), e.g. 0,700 (Kynkaanniemi et al. 2024); elsewhere the conditional prediction, at half the cost (default: the run's, else every step).")
+    String cfgInterval;
+
     @Option(names = "--eta", description = "DDIM noise (default 0: deterministic).")
     Double eta;
 
@@ -46,6 +49,8 @@ public final class SamplingOptions {
                 clip != null ? clip : base.clipDenoised(),
                 seed != null ? seed : base.seed(),
                 batchSize != null ? batchSize : base.batchSize(),
-                precision).validate();
+                precision,
+                cfgInterval != null ? Generation.Options.parseCfgInterval(cfgInterval)[0] : base.cfgLo(),
+                cfgInterval != null ? Generation.Options.parseCfgInterval(cfgInterval)[1] : base.cfgHi()).validate();
     }
 }

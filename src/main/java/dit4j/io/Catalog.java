@@ -40,7 +40,12 @@ public final class Catalog {
         }
     }
 
+    /** SiT's own download.py link (willisma/SiT); no size or checksum is published. */
+    private static final String SIT_URL = "https://www.dl.dropboxusercontent.com/scl/fi/as9oeomcbub47de5g4be0/SiT-XL-2-256.pt?rlkey=uxzxmpicu46coq3msb17b9ofa&dl=0";
+
     static {
+        add(new Item("SiT-XL-2-256", "official SiT-XL/2 at 256x256 (flow matching, Linear path, velocity; EMA weights), ~2.7 GB",
+                List.of(new Entry("SiT-XL-2-256.pt", new Downloader.Source(SIT_URL, -1, null)))));
         add(new Item("inception", "pytorch-fid's FID Inception network (for dit eval), ~95 MB; no published checksum",
                 List.of(new Entry(INCEPTION_FILE, new Downloader.Source(INCEPTION_URL, -1, null)))));
     }

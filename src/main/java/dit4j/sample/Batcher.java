@@ -4,6 +4,7 @@ import static dit4j.runtime.TensorMath.cat;
 
 import dit4j.diffusion.DdimSampler;
 import dit4j.diffusion.DdpmSampler;
+import dit4j.diffusion.Guidance;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.GaussianDiffusion;
 import dit4j.diffusion.NoiseSource;
@@ -48,9 +49,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 final class Batcher implements AutoCloseable {
 
     /** Settings that must agree for requests to share a model call. */
-    record Key(String sampler, String steps, double eta, double cfgScale, int cfgChannels, boolean clip, Precision precision) {
+    record Key(String sampler, String steps, double eta, double cfgScale, int cfgChannels, boolean clip, Precision precision,
+               double cfgLo, double cfgHi) {
         static Key of(Generation.Options o) {
-            return new Key(o.sampler(), o.steps(), o.eta(), o.cfgScale(), o.cfgChannels(), o.clipDenoised(), o.precision());
+            return new Key(o.sampler(), o.steps(), o.eta(), o.cfgScale(), o.cfgChannels(), o.clipDenoised(), o.precision(), o.cfgLo(), o.cfgHi());
         }
 
         boolean batchable() {
@@ -312,6 +314,14 @@ final class Batcher implements AutoCloseable {
             Tensor yin = guided ? cat(0, y, Tensors.longs(nulls)) : y;
             Tensor[] output = new Tensor[1];
             Denoiser denoiser = (xx, tt) -> {
+                if (guided && (key.cfgLo() != Double.NEGATIVE_INFINITY || key.cfgHi() != Double.POSITIVE_INFINITY)) {
+                    // rows of different requests are at different steps: the interval is per row
+                    return output[0] = Guidance.cfg((a, b, labels) -> {
+                        try (Precision.Region r = key.precision().autocast()) {
+                            return model.forward(a, b, labels).to(ScalarType.Float);
+                        }
+                    }, yin, key.cfgScale(), guidedChannels, key.cfgLo(), key.cfgHi()).apply(xx, tt);
+                }
                 try (Precision.Region r = key.precision().autocast()) {
                     Tensor o = guided ? model.forwardWithCfg(xx, tt, yin, key.cfgScale(), guidedChannels) : model.forward(xx, tt, yin);
                     return output[0] = o.to(ScalarType.Float);

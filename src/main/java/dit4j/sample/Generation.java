@@ -10,6 +10,7 @@ import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
 import dit4j.diffusion.GaussianDiffusion;
+import dit4j.diffusion.Guidance;
 import dit4j.diffusion.NoiseSource;
 import dit4j.diffusion.Sampler;
 import dit4j.OptionException;
@@ -50,7 +51,36 @@ public final class Generation {
             "ode", "ode-euler", "ode-dopri5", "sde");
 
     public record Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
-                          boolean clipDenoised, long seed, int batchSize, Precision precision) {
+                          boolean clipDenoised, long seed, int batchSize, Precision precision, double cfgLo, double cfgHi) {
+
+        /** Guidance at every step. */
+        public Options(String sampler, String steps, double eta, double cfgScale, int cfgChannels,
+                       boolean clipDenoised, long seed, int batchSize, Precision precision) {
+            this(sampler, steps, eta, cfgScale, cfgChannels, clipDenoised, seed, batchSize, precision, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        }
+
+        /** These options with guidance only where lo <= t <= hi (t as the model receives it; see {@link dit4j.diffusion.Guidance}). */
+        public Options withCfgInterval(double lo, double hi) {
+            return new Options(sampler, steps, eta, cfgScale, cfgChannels, clipDenoised, seed, batchSize, precision, lo, hi);
+        }
+
+        public boolean cfgEverywhere() {
+            return cfgLo == Double.NEGATIVE_INFINITY && cfgHi == Double.POSITIVE_INFINITY;
+        }
+
+        /** "LO,HI" as --cfg-interval takes it. */
+        public static double[] parseCfgInterval(String s) {
+            String[] p = s.split(",");
+            try {
+                if (p.length == 2) {
+                    double lo = Double.parseDouble(p[0].trim()), hi = Double.parseDouble(p[1].trim());
+                    if (!Double.isNaN(lo) && !Double.isNaN(hi) && lo <= hi) return new double[] {lo, hi};
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new OptionException("--cfg-interval must be LO,HI with LO <= HI (timesteps as the model receives them, e.g. 0,700), got '" + s + "'");
+        }
 
         /** The official sample.py: 250 DDPM steps, guidance 4.0 on 3 channels, seed 0 (in batches of 64). */
         public static Options official() {
@@ -79,6 +109,7 @@ public final class Generation {
             if (!Double.isFinite(eta) || eta < 0) throw new OptionException("--eta must be a finite number >= 0, got " + eta);
             if (batchSize < 1) throw new OptionException("--batch-size must be positive, got " + batchSize);
             if (steps.isBlank()) throw new OptionException("--num-sampling-steps must be given, e.g. 250 or ddim50");
+            if (Double.isNaN(cfgLo) || Double.isNaN(cfgHi) || cfgLo > cfgHi) throw new OptionException("--cfg-interval must have LO <= HI, got " + cfgLo + "," + cfgHi);
             return this;
         }
     }
@@ -191,11 +222,17 @@ public final class Generation {
             Arrays.fill(nulls, classes);
             z = cat(0, z, z);
             Tensor yy = cat(0, y, Tensors.longs(nulls).to(y.device(), y.scalar_type()));
-            denoiser = (x, t) -> {
-                try (Precision.Region r = o.precision().autocast()) {
-                    return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
-                }
-            };
+            denoiser = o.cfgEverywhere()
+                    ? (x, t) -> {
+                        try (Precision.Region r = o.precision().autocast()) {
+                            return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
+                        }
+                    }
+                    : Guidance.cfg((x, t, labels) -> {
+                        try (Precision.Region r = o.precision().autocast()) {
+                            return model.forward(x, t, labels).to(ScalarType.Float);
+                        }
+                    }, yy, o.cfgScale(), guidedChannels, o.cfgLo(), o.cfgHi());
         } else {
             denoiser = (x, t) -> {
                 try (Precision.Region r = o.precision().autocast()) {

@@ -79,7 +79,9 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
                 ((Number) args.getOrDefault("sample_cfg_scale", official.cfgScale())).doubleValue(),
                 Generation.Options.parseCfgChannels(ch),
                 Boolean.TRUE.equals(args.get("sample_clip")),
-                official.seed(), official.batchSize(), official.precision());
+                official.seed(), official.batchSize(), official.precision(),
+                args.get("sample_cfg_lo") instanceof Number lo ? lo.doubleValue() : Double.NEGATIVE_INFINITY,
+                args.get("sample_cfg_hi") instanceof Number hi ? hi.doubleValue() : Double.POSITIVE_INFINITY);
     }
 
     private static List<String> classNames(Map<String, Object> args, int numClasses) {

@@ -73,6 +73,7 @@ public final class TrainOptions {
     public double sampleCfgScale = 4.0;
     public String sampleCfgChannels = "3";  // "3" (official) or "all"
     public boolean sampleClip;              // clamp x0 to [-1, 1] (pixel models)
+    public Double sampleCfgLo, sampleCfgHi; // guidance interval; null: every step
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -28,10 +28,21 @@ class GuidanceTest {
                 Tensor got = Guidance.cfg(model::forward, y, 4.0, channels).apply(x, t);
                 assertArrayEquals(Tensors.toFloats(want), Tensors.toFloats(got), 1e-6f);
                 // t = 250 outside [300, 999]: the conditional prediction, as scale 1 gives it
+                // (the rows the samplers keep: the conditional half; the model ran on that half alone)
+                long half = x.size(0) / 2;
                 Tensor off = Guidance.cfg(model::forward, y, 4.0, channels, 300, 999).apply(x, t);
-                assertArrayEquals(Tensors.toFloats(model.forwardWithCfg(x, t, y, 1.0, channels <= 0 ? 1000 : channels)), Tensors.toFloats(off), 1e-6f);
+                Tensor cond = model.forwardWithCfg(x, t, y, 1.0, channels <= 0 ? 1000 : channels).narrow(0, 0, half);
+                assertArrayEquals(Tensors.toFloats(cond), Tensors.toFloats(off.narrow(0, 0, half)), 1e-5f);
+                assertArrayEquals(Tensors.toFloats(off.narrow(0, 0, half)), Tensors.toFloats(off.narrow(0, half, half)), 0f);
                 Tensor on = Guidance.cfg(model::forward, y, 4.0, channels, 0, 250).apply(x, t);
                 assertArrayEquals(Tensors.toFloats(want), Tensors.toFloats(on), 1e-6f);
+                // rows at different steps (the server batches requests): each row by its own t
+                Tensor mixed = Tensors.longs(new long[] {250, 500, 250, 500});
+                Tensor rows = Guidance.cfg(model::forward, y, 4.0, channels, 300, 999).apply(x, mixed);
+                int ch = channels <= 0 ? 1000 : channels;
+                Tensor plain = model.forwardWithCfg(x, mixed, y, 1.0, ch), guided = model.forwardWithCfg(x, mixed, y, 4.0, ch);
+                assertArrayEquals(Tensors.toFloats(plain.narrow(0, 0, 1)), Tensors.toFloats(rows.narrow(0, 0, 1)), 1e-6f);
+                assertArrayEquals(Tensors.toFloats(guided.narrow(0, 1, 1)), Tensors.toFloats(rows.narrow(0, 1, 1)), 1e-6f);
             }
         }
     }

@@ -5,7 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dit4j.OptionException;
+import dit4j.TestFiles;
+import dit4j.diffusion.DiffusionConfig;
+import dit4j.io.Safetensors;
+import dit4j.model.DiT;
+import dit4j.model.DiTConfig;
+import dit4j.model.Pretrained;
 import dit4j.TinyCheckpoint;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Tensors;
@@ -37,6 +44,34 @@ class GeneratorTest {
                 assertEquals(5, r.count());
                 assertTrue(r.text(1).get("parameters").contains("\"seed\":" + o.seed()), r.text(1).toString());
             }
+        }
+    }
+
+    @Test
+    void aGuidanceIntervalGuidesOnlyItsSteps() throws Exception {
+        // a model with random weights everywhere (the tiny checkpoint's zero-initialised output ignores labels)
+        Safetensors.Contents v = Safetensors.read(TestFiles.resource("official/eps_learned_linear_p2.vectors.safetensors"));
+        DiTConfig config = DiTConfig.fromJson(new ObjectMapper().readTree(v.metadata().get("model")));
+        DiT model = Pretrained.load(TestFiles.resource("official/eps_learned_linear_p2.safetensors"), config, true, 0).model();
+        Generation gen = new Generation(model, DiffusionConfig.defaults().withLearnSigma(config.learnSigma()));
+        long[] ys = {0, 3, 1};
+        Generation.Options all = options("ddim", "6", 3.0, 7, 64);
+        // the 6 DDIM steps sit at base timesteps 999, 833, ..., 0 (the official respacing)
+        float[] everywhere = Tensors.toFloats(gen.generate(ys, all, (d, t) -> {}));
+        float[] late = Tensors.toFloats(gen.generate(ys, all.withCfgInterval(0, 500), (d, t) -> {}));
+        float[] wide = Tensors.toFloats(gen.generate(ys, all.withCfgInterval(-1, 1000), (d, t) -> {}));
+        assertArrayEquals(everywhere, wide, 1e-5f);
+        double diff = 0;
+        for (int i = 0; i < everywhere.length; i++) diff = Math.max(diff, Math.abs(everywhere[i] - late[i]));
+        assertTrue(diff > 1e-2, "guiding fewer steps must change the images, max difference " + diff);
+        assertThrows(OptionException.class, () -> Generation.Options.parseCfgInterval("700,0"));
+        assertThrows(OptionException.class, () -> Generation.Options.parseCfgInterval("0"));
+        // the server's engine (per-row interval over its batch) gives Generation's images
+        try (Generator g = Generator.open(TinyCheckpoint.get(), null)) {
+            SampleModel m = g.model();
+            Generation.Options o = all.withCfgInterval(0, 500);
+            float[] ref = Tensors.toFloats(new Generation(m.model(), m.diffusion()).generate(ys, o, (d, t) -> {}));
+            assertArrayEquals(ref, g.submit(ys, o, null).join().pixels(), 1e-5f);
         }
     }
 
