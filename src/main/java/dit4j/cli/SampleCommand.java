@@ -1,6 +1,8 @@
 package dit4j.cli;
 
 import dit4j.OptionException;
+import dit4j.flow.FlowPath;
+import dit4j.flow.Transport;
 import dit4j.dist.DistEnv;
 import dit4j.dist.Job;
 import dit4j.runtime.Precision;
@@ -66,6 +68,15 @@ public final class SampleCommand implements Callable<Integer> {
     @Mixin
     VaeOptions vae = new VaeOptions();
 
+    @Option(names = "--objective", description = "flow: sample a bare state dict that records no objective as SiT's flow matching (e.g. `dit download SiT-XL-2-256`); runs record theirs.")
+    String objective;
+
+    @Option(names = {"--path", "--path-type"}, description = "Flow path of --objective flow: Linear, GVP or VP (default Linear).")
+    String flowPath = "Linear";
+
+    @Option(names = "--prediction", description = "Flow prediction of --objective flow: velocity, score or noise (default velocity).")
+    String flowPrediction = "velocity";
+
     @Option(names = "--decode-tile", defaultValue = "0", description = "Decode latents in overlapping tiles of this many latent pixels (bounded memory for large images); 0 decodes whole images one at a time.")
     int decodeTile;
 
@@ -92,6 +103,7 @@ public final class SampleCommand implements Callable<Integer> {
         device.checked();
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
         SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads);
+        if (objective != null) m = withObjective(m);
         Generation.Options o = sampling.over(m.defaults(), precision.orElse(Precision.FLOAT32));
         if (sharded) return sampleMany(m, o);
         long[] ys = perClass != null ? Labels.perClass(m.numClasses(), perClass) : Labels.parse(labels, m.classNames(), m.numClasses());
@@ -165,6 +177,16 @@ public final class SampleCommand implements Callable<Integer> {
             System.out.printf("npz:    %s (arr_0 %s uint8, labels int64)%n", npz, java.util.Arrays.toString(shape));
         }
         return 0;
+    }
+
+    private SampleModel withObjective(SampleModel m) {
+        if (objective.equals("diffusion")) return m.withTransport(null);
+        if (!objective.equals("flow")) throw new OptionException("--objective must be diffusion or flow, got '" + objective + "'");
+        try {
+            return m.withTransport(Transport.create(FlowPath.parse(flowPath), Transport.Prediction.parse(flowPrediction), Transport.LossWeight.parse("none")));
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--path/--prediction: " + e.getMessage());
+        }
     }
 
     /** The VAE a latent model decodes with: --vae, else the one its training run recorded. */

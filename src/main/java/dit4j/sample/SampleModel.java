@@ -1,6 +1,7 @@
 package dit4j.sample;
 
 import dit4j.diffusion.DiffusionConfig;
+import dit4j.flow.Transport;
 import dit4j.io.CheckpointException;
 import dit4j.io.StateDicts;
 import dit4j.runtime.Step;
@@ -20,7 +21,7 @@ import java.util.Map;
  * names, whether it is a latent model and with which VAE, and its sampling defaults.
  */
 public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List<String> classNames, boolean latent,
-                          double latentScaling, Path recordedVae) {
+                          double latentScaling, Path recordedVae, Transport transport) {
 
     public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads) throws IOException {
         Pretrained p = Pretrained.load(checkpoint, null, preferEma, numHeads);
@@ -39,7 +40,15 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
         boolean latent = args.get("latent_scaling") instanceof Number n ? n.doubleValue() > 0 : p.config().inChannels() == 4;
         double scaling = args.get("latent_scaling") instanceof Number n && n.doubleValue() > 0 ? n.doubleValue() : 0;
         Path vae = args.get("vae_path") instanceof String recorded && Files.exists(Path.of(recorded)) ? Path.of(recorded) : null;
-        return new SampleModel(p, dc, classNames(args, p.config().numClasses()), latent, scaling, vae);
+        return new SampleModel(p, dc, classNames(args, p.config().numClasses()), latent, scaling, vae, Transport.fromArgs(args));
+    }
+
+    /**
+     * This model sampled as a flow with {@code t}: for bare state dicts that do not record their
+     * objective, such as the official SiT checkpoints (same backbone, SiT's transport).
+     */
+    public SampleModel withTransport(Transport t) {
+        return new SampleModel(pretrained, diffusion, classNames, latent, latentScaling, recordedVae, t);
     }
 
     /** NaN or infinite weights would sample black images and exit 0: refuse them, naming the first. */
@@ -56,7 +65,7 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
 
     /** Generation with this checkpoint's diffusion, or the flow transport its run recorded. */
     public Generation generation() {
-        return new Generation(model(), diffusion).flow(dit4j.flow.Transport.fromArgs(pretrained.file().args()));
+        return new Generation(model(), diffusion).flow(transport);
     }
 
     public DiT model() {
@@ -72,8 +81,10 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
         Map<String, Object> args = pretrained.file().args();
         Generation.Options official = Generation.Options.official();
         String ch = String.valueOf(args.getOrDefault("sample_cfg_channels", "3"));
+        // a flow model that records no sampler: SiT's sample.py (dopri5 over 250 points)
+        boolean flow = transport != null && !args.containsKey("sample_sampler");
         return new Generation.Options(
-                String.valueOf(args.getOrDefault("sample_sampler", official.sampler())),
+                flow ? "ode-dopri5" : String.valueOf(args.getOrDefault("sample_sampler", official.sampler())),
                 String.valueOf(args.getOrDefault("sample_steps", official.steps())),
                 official.eta(),
                 ((Number) args.getOrDefault("sample_cfg_scale", official.cfgScale())).doubleValue(),

@@ -43,6 +43,33 @@ class FlowCliTest {
         assertTrue(wrong.err().contains("flow-matching"), wrong.err());
     }
 
+    /** A bare state dict records no objective (the official SiT checkpoints): --objective flow samples it as the run would. */
+    @Test
+    void aBareStateDictSamplesAsAFlowWithObjectiveFlow() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 32, 8, 4, 3);
+        Path run = tmp.resolve("run");
+        assertEquals(0, Cli.run(TrainCliTest.train(data, run, "--steps", "2", "--objective", "flow", "--path", "GVP")).exit());
+        Path ckpt = run.resolve("checkpoints/0000002.pt");
+        Path bare = tmp.resolve("SiT-like.pt");
+        dit4j.io.PtWriter.save(bare, ((Map<?, ?>) PtReader.load(ckpt)).get("ema"));
+        String[] common = {"--labels", "1,2", "--sampler", "ode", "--steps", "6", "--cfg-scale", "2", "--seed", "3", "--no-images"};
+        Cli.Result ref = Cli.run(cat(new String[] {"sample", "--checkpoint", ckpt.toString(), "--out", tmp.resolve("ref").toString()}, common));
+        assertEquals(0, ref.exit(), ref.err());
+        Cli.Result flow = Cli.run(cat(new String[] {"sample", "--checkpoint", bare.toString(), "--objective", "flow", "--path", "GVP",
+                "--num-heads", "2", "--out", tmp.resolve("bare").toString()}, common));
+        assertEquals(0, flow.exit(), flow.err());
+        assertArrayEquals(Npz.read(tmp.resolve("ref/samples.npz")).get("arr_0").data(), Npz.read(tmp.resolve("bare/samples.npz")).get("arr_0").data());
+        Cli.Result asDiffusion = Cli.run(cat(new String[] {"sample", "--checkpoint", bare.toString(), "--num-heads", "2", "--out", tmp.resolve("d").toString()}, common));
+        assertNotEquals(0, asDiffusion.exit());
+        assertTrue(asDiffusion.err().contains("flow-matching checkpoints"), asDiffusion.err());
+    }
+
+    private static String[] cat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     /** dit verify runs the sampler groups and reads their metadata (skip type, transport, methods). */
     @Test
     void verifyRunsTheDpmAndFlowGroups() {
