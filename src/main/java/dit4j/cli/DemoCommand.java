@@ -69,7 +69,8 @@ public final class DemoCommand implements Callable<Integer> {
         long[] labels = Labels.perClass(t.data.numClasses(), DemoRecipe.SAMPLES_PER_CLASS);
         Tensor images;
         try (Progress bar = new Progress("sample", 1)) {
-            images = new Generation(t.state.ema, o.diffusion(t.state.config.learnSigma())).generate(labels, so, (done, total) -> {
+            Generation g = new Generation(t.state.ema, o.diffusion(t.state.config.learnSigma())).flow(o.objective.equals("flow") ? o.transport() : null);
+            images = g.generate(labels, so, (done, total) -> {
                 bar.maxHint(total);
                 bar.stepTo(done, null);
             });

@@ -41,11 +41,15 @@ final class DemoRecipe {
         o.logEvery = 50;
         o.ckptEvery = 2000;
         o.numWorkers = 1;
-        o.sampleSampler = "ddim";
-        o.sampleSteps = 50;
+        // Flow matching (SiT's Linear path, velocity): at 1,000 steps its samples agreed with the
+        // strict judge 84% of the time against 45% for the DDPM objective (docs/demo.md).
+        o.objective = "flow";
+        o.flowPath = "Linear";
+        o.flowPrediction = "velocity";
+        o.sampleSampler = "ode";
+        o.sampleSteps = 25;
         o.sampleCfgScale = 4.0;
         o.sampleCfgChannels = "all";
-        o.sampleClip = true;
         return o;
     }
 

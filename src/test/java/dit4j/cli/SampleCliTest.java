@@ -86,5 +86,16 @@ class SampleCliTest {
             assertTrue(s.anyMatch(p -> p.toString().endsWith(".pt")));
         }
         assertTrue(r.out().contains("samples:") && r.out().contains(out.resolve("samples.png").toString()), r.out());
+        // the recipe's objective and sampler travel with the checkpoint, so dit sample needs no flags
+        Path ckpt;
+        try (var s = Files.list(out.resolve("checkpoints"))) {
+            ckpt = s.filter(p -> p.toString().endsWith(".pt")).sorted().reduce((a, b) -> b).orElseThrow();
+        }
+        java.util.Map<?, ?> args = (java.util.Map<?, ?>) ((java.util.Map<?, ?>) dit4j.io.PtReader.load(ckpt)).get("args");
+        assertEquals("flow", args.get("objective"));
+        assertEquals("ode", args.get("sample_sampler"));
+        Cli.Result again = Cli.run("sample", "--checkpoint", ckpt.toString(), "--per-class", "1", "--out", tmp.resolve("again").toString(), "--no-images");
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.err().contains("ode 25 steps"), again.err());
     }
 }
