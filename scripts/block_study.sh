@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The block-design study of docs/architecture.md: six runs on Fashion-MNIST with one step budget
+# (the four conditioning designs, and adaLN-Zero with qk-norm or RoPE), their EMA checkpoints
+# sampled and scored by the independent judge (scripts/demo_score.py), one figure and one table.
+#
+#   scripts/block_study.sh [OUT]        # default runs/block-study; re-running skips finished parts
+#
+# Env: STEPS (1600), CKPT_EVERY (400), PER_CLASS (50), DATA (Debian's dataset-fashion-mnist).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-runs/block-study}
+STEPS=${STEPS:-1600}
+CKPT_EVERY=${CKPT_EVERY:-400}
+PER_CLASS=${PER_CLASS:-50}
+DATA=${DATA:-/usr/share/datasets/fashion-mnist}
+
+# name and the flags that make it; everything else is shared.
+RUNS=(
+  "adaln-zero|--block adaln-zero"
+  "adaln|--block adaln"
+  "cross-attention|--block cross-attention"
+  "in-context|--block in-context"
+  "adaln-zero+qk-norm|--block adaln-zero --qk-norm layernorm"
+  "adaln-zero+rope|--block adaln-zero --pos rope"
+)
+
+mkdir -p "$OUT"
+for run in "${RUNS[@]}"; do
+  name=${run%%|*}; flags=${run#*|}
+  dir=$OUT/$name
+  last=$(printf '%s/checkpoints/%07d.pt' "$dir" "$STEPS")
+  if [[ ! -f $last ]]; then
+    rm -rf "$dir"   # a run cut short restarts: its training time must be one uninterrupted measurement
+    echo "== train $name ($flags), $(uptime)" | tee -a "$OUT/load.txt"
+    # shellcheck disable=SC2086
+    ./dit train --data-path "$DATA" --depth 4 --hidden-size 192 --num-heads 3 --patch 4 \
+      --global-batch-size 64 --steps "$STEPS" --lr 1e-3 --warmup-steps 200 --lr-schedule cosine --min-lr-ratio 0.05 \
+      --grad-clip 1 --ema-decay 0.999 --ema-warmup --precision bfloat16 --global-seed 0 \
+      --log-every 50 --ckpt-every "$CKPT_EVERY" $flags --run-dir "$dir" 2>"$OUT/$name.train.txt"
+    echo "   done $name, $(uptime)" | tee -a "$OUT/load.txt"
+  fi
+done
+
+# Samples of every checkpoint: the same labels, noise and sampler for every run.
+for run in "${RUNS[@]}"; do
+  name=${run%%|*}
+  for ck in "$OUT/$name"/checkpoints/*.pt; do
+    step=$(basename "$ck" .pt)
+    eval_dir=$OUT/$name/eval/$step
+    [[ -f $eval_dir/samples.npz ]] && continue
+    ./dit sample --checkpoint "$ck" --per-class "$PER_CLASS" --seed 7 --sampler ddim --steps 25 \
+      --cfg-scale 4 --cfg-channels all --clip --precision bfloat16 --no-images --out "$eval_dir" 2>/dev/null
+  done
+done
+
+# Scores (the judge loaded once for all), the table, and the figure.
+/usr/bin/python3 scripts/block_study.py "$OUT" "${RUNS[@]%%|*}"
+java -cp target/dit4j.jar scripts/BlockStudyPlot.java "$OUT/points.tsv" docs/img/block-study.png
