@@ -52,6 +52,9 @@ def main():
     rows, points = [], ["run\tstep\tminutes\tagreement\tfd"]
     for name in names:
         run = os.path.join(out, name)
+        if not os.path.isdir(os.path.join(run, "eval")):
+            print(f"{name}: no samples yet, left out", file=sys.stderr)
+            continue
         log = log_at(run)
         head = open(os.path.join(out, name + ".train.txt")).read()
         m = re.search(r"([\d,]+) parameters, ([\d.]+) Gflops", head)
