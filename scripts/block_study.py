@@ -5,7 +5,9 @@
 
 For every OUT/NAME/eval/STEP/samples.npz it computes what `scripts/demo_score.py --json` prints
 (the same judge and functions, imported; the judge and the test set's features computed once
-instead of once per file) and caches it as score.json next to the samples. Then it writes
+instead of once per file) and caches it as score.json next to the samples. DEMO_SCORE=FILE scores
+with another demo_score.py, e.g. the lenient single classifier it replaced (no judge(): its Net
+and cache are used, no confidence). Then it writes
 OUT/points.tsv (run, step, training minutes from log.jsonl, agreement, FD) for the figure and
 OUT/table.md, the markdown table of docs/architecture.md.
 """
@@ -13,8 +15,32 @@ import json, os, re, sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import demo_score as ds  # noqa: E402
+import importlib.util  # noqa: E402
+
+_file = os.environ.get("DEMO_SCORE", os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo_score.py"))
+_spec = importlib.util.spec_from_file_location("demo_score", _file)
+ds = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ds)
+STRICT = hasattr(ds, "judge")
+if not STRICT:  # the old script: one CNN, loaded (or trained) as its main() does
+    ds.CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+
+    def _judge():
+        if not os.path.exists(ds.CACHE):
+            return [ds.train().eval()], None, None
+        m = ds.Net()
+        m.load_state_dict(torch.load(ds.CACHE))
+        return [m.eval()], None, None
+
+    def _probs(models, x):
+        with torch.no_grad():
+            return models[0](x).softmax(1)
+
+    def _features(models, x):
+        with torch.no_grad():
+            return models[0].features(x).numpy()
+
+    ds.judge, ds.probs, ds.features = _judge, _probs, _features
 
 
 def score(models, real, path):
@@ -25,7 +51,8 @@ def score(models, real, path):
     per = {ds.CLASSES[k]: round((pred[y == k] == k).float().mean().item(), 3) for k in range(10) if (y == k).any()}
     return {"agreement": round((pred == y).float().mean().item(), 4), "per_class": per,
             "fd": round(ds.frechet(ds.features(models, x), real), 3), "n": len(y),
-            "confidence": round(top.mean().item(), 4), "unsure": round((top < 0.5).float().mean().item(), 4)}
+            "confidence": round(top.mean().item(), 4), "unsure": round((top < 0.5).float().mean().item(), 4),
+            "judge": "strict" if STRICT else "old"}
 
 
 def write_atomic(path, text):
@@ -61,6 +88,8 @@ def main():
         scores = []
         for step in sorted(os.listdir(os.path.join(run, "eval")), key=int):
             cached = os.path.join(run, "eval", step, "score.json")
+            if os.path.exists(cached) and json.load(open(cached)).get("judge") != ("strict" if STRICT else "old"):
+                os.remove(cached)  # scored by the other judge
             if not os.path.exists(cached):
                 if models is None:
                     models = ds.judge()[0]
