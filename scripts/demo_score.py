@@ -8,8 +8,8 @@
 The judge is an ensemble of three small VGG-style CNNs with BatchNorm (16-32-64 channels, global
 average pooling), each trained with a different seed on the Fashion-MNIST training set (Debian's
 dataset-fashion-mnist) with random 2-pixel shifts (pad 2, crop 28) and horizontal flips, SGD with
-a one-cycle schedule, 7 epochs. Training takes ~12 minutes on 2 idle cores; each member and its test
-accuracy is cached in ~/.cache/dit4j/fmnist-judge-v2.pt as soon as it is trained (an interrupted
+a one-cycle schedule, 7 epochs (an estimated ~10 minutes on 2 idle cores). Each member and its
+test accuracy is cached in ~/.cache/dit4j/fmnist-judge-v2.pt as soon as it is trained (an interrupted
 run resumes). The decision is the averaged softmax.
 For the samples (`arr_0` uint8 N x 28 x 28 x 1, `labels`) it prints:
 - agreement: the share the judge assigns to the requested class, overall and per class;
