@@ -38,6 +38,11 @@ public final class Attention extends Module {
         proj = register_module("proj", new Linear(dim, dim));
     }
 
+    /** The rotary tables, or null (for the profiler). */
+    public Rope rope() {
+        return rope;
+    }
+
     public Tensor forward(Tensor x) {
         long b = x.size(0), n = x.size(1), c = x.size(2);
         // (B, N, 3C) -> (3, B, heads, N, head_dim)

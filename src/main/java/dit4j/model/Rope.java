@@ -40,7 +40,7 @@ public final class Rope {
     }
 
     /** {@code x cos + rotate_half(x) sin} for (B, heads, N, head_dim) x, where rotate_half maps each pair (a, b) to (-b, a). */
-    Tensor apply(Tensor x) {
+    public Tensor apply(Tensor x) {
         long[] shape = Tensors.shape(x);
         TensorVector pairs = x.reshape(shape[0], shape[1], shape[2], shape[3] / 2, 2).unbind(-1);
         Tensor a = pairs.get(0), b = pairs.get(1);

@@ -28,8 +28,13 @@ public final class SwiGLU extends Module implements FeedForward {
 
     @Override
     public Tensor forward(Tensor x) {
+        return w3.forward(hidden(x));
+    }
+
+    /** {@code silu(x1) * x2}, the input of w3. */
+    public Tensor hidden(Tensor x) {
         Tensor[] x12 = chunk(w12.forward(x), 2, -1);
-        return w3.forward(torch.silu(x12[0]).mul(x12[1]));
+        return torch.silu(x12[0]).mul(x12[1]);
     }
 
     @Override
