@@ -48,8 +48,12 @@ final class DemoRecipe {
         o.flowPrediction = "velocity";
         o.sampleSampler = "ode";
         o.sampleSteps = 25;
-        o.sampleCfgScale = 4.0;
+        // Guidance 6 only for t >= 0.2 (not near the noise): as class-true as more guidance everywhere,
+        // with the feature distance of less (docs/demo.md).
+        o.sampleCfgScale = 6.0;
         o.sampleCfgChannels = "all";
+        o.sampleCfgLo = 0.2;
+        o.sampleCfgHi = 1.0;
         return o;
     }
 
