@@ -66,6 +66,9 @@ public final class ShardedSampling {
         // Recorded in every PNG and compared on a rerun. Not the batch size, which changes nothing.
         Map<String, Object> p = new LinkedHashMap<>(new SampleWriter(out, checkpoint).parameters(options));
         p.remove("batch_size");
+        p.put("eta", options.eta());
+        p.put("clip", options.clipDenoised());
+        p.put("precision", options.precision().label());
         p.put("noise", "per-image (seed, index)");
         this.parameters = p;
     }
@@ -191,13 +194,15 @@ public final class ShardedSampling {
         return true;
     }
 
-    /** The recorded parameters agree, except for how the checkpoint's path was spelled. */
+    /** The recorded parameters agree; of the checkpoint only the file name counts (its path may be spelled another way). */
     private static boolean sameSettings(String recorded, String ours) throws IOException {
         if (recorded == null) return false;
         ObjectMapper json = new ObjectMapper();
-        Map<?, ?> a = new LinkedHashMap<>(json.readValue(recorded, Map.class)), b = new LinkedHashMap<>(json.readValue(ours, Map.class));
-        a.remove("checkpoint");
-        b.remove("checkpoint");
+        Map<String, Object> a = new LinkedHashMap<>(), b = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : json.readValue(recorded, Map.class).entrySet()) a.put(String.valueOf(e.getKey()), e.getValue());
+        for (Map.Entry<?, ?> e : json.readValue(ours, Map.class).entrySet()) b.put(String.valueOf(e.getKey()), e.getValue());
+        a.put("checkpoint", Path.of(String.valueOf(a.get("checkpoint"))).getFileName().toString());
+        b.put("checkpoint", Path.of(String.valueOf(b.get("checkpoint"))).getFileName().toString());
         return a.equals(b);
     }
 
