@@ -5,6 +5,7 @@ import dit4j.flow.FlowPath;
 import dit4j.flow.Transport;
 import dit4j.dist.DistEnv;
 import dit4j.dist.Job;
+import dit4j.runtime.Devices;
 import dit4j.runtime.Precision;
 import dit4j.sample.Generation;
 import dit4j.sample.Generator;
@@ -100,7 +101,8 @@ public final class SampleCommand implements Callable<Integer> {
         if (sharded && numSamples == null && perClass == null) throw new OptionException("--nproc-per-node: sampling over workers needs --num-samples K (or --per-class N)");
         if (sharded && noImages) throw new OptionException("--no-images: --num-samples writes every image (they make the run resumable and the npz)");
         if (dist.launches()) return dist.launch(spec.commandLine());
-        device.checked();
+        if (sharded) device.checkedAllowingCuda();
+        else Devices.requireCpu(device.device, "dit sample without --num-samples");
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
         SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads);
         if (objective != null) m = withObjective(m);
@@ -151,7 +153,7 @@ public final class SampleCommand implements Callable<Integer> {
             ys = IndexedNoise.labels(o.seed(), numSamples, m.numClasses());
         }
         AutoencoderKL decoder = m.latent() ? VaeFiles.load(vaePath(m), vae.vaeConfig) : null;
-        ShardedSampling sampling = new ShardedSampling(m, decoder, checkpoint, out, o, ys).decodeTile(decodeTile);
+        ShardedSampling sampling = new ShardedSampling(m, decoder, checkpoint, out, o, ys).decodeTile(decodeTile).device(device.device);
         Job job = dist.join(device.device);
         if (job.writes()) {
             System.err.printf("sampling %d images over %d worker%s into %s: %s %s steps, guidance %.2f, seed %d, batch %d%n", ys.length, job.worldSize(),

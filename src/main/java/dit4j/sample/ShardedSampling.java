@@ -66,9 +66,27 @@ public final class ShardedSampling {
         // Recorded in every PNG and compared on a rerun. Not the batch size, which changes nothing.
         Map<String, Object> p = new LinkedHashMap<>(new SampleWriter(out, checkpoint).parameters(options));
         p.remove("batch_size");
+        p.put("eta", options.eta());
+        p.put("clip", options.clipDenoised());
+        p.put("precision", options.precision().label());
         p.put("noise", "per-image (seed, index)");
         this.parameters = p;
     }
+
+    /**
+     * Computes on this device: the model (and VAE) are moved there, and each batch's x_T, labels
+     * and per-step noise (drawn on the CPU from the image's generator, then moved: the same noise
+     * on every device). {@code cpu} changes nothing. CUDA was never run here.
+     */
+    public ShardedSampling device(String name) {
+        if (name.equals("cpu")) return this;
+        device = dit4j.runtime.Devices.of(name);
+        model.model().to(device, false);
+        if (vae != null) vae.to(device, false);
+        return this;
+    }
+
+    private org.bytedeco.pytorch.Device device;
 
     public ShardedSampling decodeTile(int tile) {
         decodeTile = tile;
@@ -109,9 +127,10 @@ public final class ShardedSampling {
             try (Step step = Step.open(); InferenceMode guard = new InferenceMode()) {
                 // Padded to `rows` (zeros, label 0): every image is computed in a batch of the same size.
                 Generator[] gens = IndexedNoise.generators(options.seed(), idx);
-                Tensor z = pad(IndexedNoise.randn(gens, new long[] {idx.length, c, s, s}, ScalarType.Float), rows);
+                Tensor z = onDevice(pad(IndexedNoise.randn(gens, new long[] {idx.length, c, s, s}, ScalarType.Float), rows));
                 long[] ys = new long[rows];
                 for (int j = 0; j < idx.length; j++) ys[j] = labels[idx[j]];
+                Tensor y = onDevice(Tensors.longs(ys));
                 NoiseSource noise = like -> {
                     // Guidance doubles the model input; both halves get the same rows (the model reads the first).
                     long[] dims = like.sizes().vec().get();
@@ -119,7 +138,7 @@ public final class ShardedSampling {
                     Tensor all = dims[0] == 2L * rows ? cat(0, real, real) : real;
                     return like.device().is_cpu() ? all : all.to(like.device(), all.scalar_type());
                 };
-                Tensor x0 = generation.sampleBatch(sampler, z, Tensors.longs(ys), noise, options,
+                Tensor x0 = generation.sampleBatch(sampler, z, y, noise, options,
                         (k, n) -> progress.onStep(done + k, total)).narrow(0, 0, idx.length);
                 Tensor images = vae != null ? Decoding.decode(x0.contiguous(), vae, model.latentScaling(), decodeTile) : x0.contiguous();
                 pixels = Tensors.toFloats(images);
@@ -132,6 +151,10 @@ public final class ShardedSampling {
             }
         }
         return new Counts(owned, todo.size(), owned - todo.size());
+    }
+
+    private Tensor onDevice(Tensor t) {
+        return device == null ? t : t.to(device, t.scalar_type());
     }
 
     /** {@code t} with zero rows appended up to {@code rows}. */
@@ -171,13 +194,15 @@ public final class ShardedSampling {
         return true;
     }
 
-    /** The recorded parameters agree, except for how the checkpoint's path was spelled. */
+    /** The recorded parameters agree; of the checkpoint only the file name counts (its path may be spelled another way). */
     private static boolean sameSettings(String recorded, String ours) throws IOException {
         if (recorded == null) return false;
         ObjectMapper json = new ObjectMapper();
-        Map<?, ?> a = new LinkedHashMap<>(json.readValue(recorded, Map.class)), b = new LinkedHashMap<>(json.readValue(ours, Map.class));
-        a.remove("checkpoint");
-        b.remove("checkpoint");
+        Map<String, Object> a = new LinkedHashMap<>(), b = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : json.readValue(recorded, Map.class).entrySet()) a.put(String.valueOf(e.getKey()), e.getValue());
+        for (Map.Entry<?, ?> e : json.readValue(ours, Map.class).entrySet()) b.put(String.valueOf(e.getKey()), e.getValue());
+        a.put("checkpoint", Path.of(String.valueOf(a.get("checkpoint"))).getFileName().toString());
+        b.put("checkpoint", Path.of(String.valueOf(b.get("checkpoint"))).getFileName().toString());
         return a.equals(b);
     }
 
