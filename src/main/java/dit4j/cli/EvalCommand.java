@@ -54,7 +54,7 @@ public final class EvalCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--resize must be pytorch or tf1, got '" + resize + "'");
         };
         Evaluator.Options o = new Evaluator.Options(batchSize, r, dims, !noPr);
-        Path weights = inception != null ? inception : DownloadCommand.defaultCache().resolve("inception").resolve(dit4j.io.Catalog.INCEPTION_FILE);
+        Path weights = inception != null ? inception : defaultInception();
         if (!Files.isRegularFile(weights)) {
             throw new CheckpointException(weights + ": no Inception weights; run `dit download inception` or give --inception FILE");
         }
@@ -74,6 +74,11 @@ public final class EvalCommand implements Callable<Integer> {
             print(Evaluator.compare(net, sa, sb, o));
         }
         return 0;
+    }
+
+    /** Where `dit download inception` puts the weights: the default of every --inception. */
+    static Path defaultInception() {
+        return DownloadCommand.defaultCache().resolve("inception").resolve(dit4j.io.Catalog.INCEPTION_FILE);
     }
 
     private void print(Evaluator.Result r) throws Exception {

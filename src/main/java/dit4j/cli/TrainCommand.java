@@ -139,6 +139,18 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device = new DeviceOption();
 
+    @Option(names = "--eval-every", paramLabel = "N", description = "Every N steps and at the end, log the FID and Inception Score of --eval-samples EMA samples against --eval-ref (docs/evaluation.md).")
+    void evalEvery(long v) { o.evalEvery = v; }
+
+    @Option(names = "--eval-ref", paramLabel = "REF", description = "The FID reference, as `dit eval` takes it: an .npz batch, an image folder or a statistics .npz. Alone: evaluate at the end only.")
+    void evalRef(Path p) { o.evalRef = p.toAbsolutePath().toString(); }
+
+    @Option(names = "--eval-samples", paramLabel = "K", description = "Samples per evaluation (default ${DEFAULT-VALUE}), made with the sampling settings `dit sample` uses for the run's checkpoints.")
+    void evalSamples(int v) { o.evalSamples = v; }
+
+    @Option(names = "--inception", paramLabel = "FILE", description = "Inception weights for --eval-ref (default: the cache file of `dit download inception`).")
+    void inception(Path p) { o.inception = p.toAbsolutePath().toString(); }
+
     @Option(names = "--resume", paramLabel = "CKPT|RUN", description = "Continue a run from a checkpoint file or a run folder (its latest checkpoint).")
     Path resume;
 
@@ -153,6 +165,7 @@ public final class TrainCommand implements Callable<Integer> {
         o.device = device.checked();
         if (vae.vae != null) o.vaePath = vae.vae.toAbsolutePath().toString();
         if (vae.vaeConfig != null) o.vaeConfigPath = vae.vaeConfig.toAbsolutePath().toString();
+        if (o.inception == null && o.evalRef != null) o.inception = EvalCommand.defaultInception().toAbsolutePath().toString();
         Job job = dist.join(o.device);
         Integer code = train(job);
         job.close(); // after a successful run only: it waits for every rank
@@ -170,6 +183,11 @@ public final class TrainCommand implements Callable<Integer> {
                 if (pr.hasMatchedOption("--ckpt-every")) recorded.ckptEvery = o.ckptEvery;
                 if (pr.hasMatchedOption("--num-workers")) recorded.numWorkers = o.numWorkers;
                 if (pr.hasMatchedOption("--data-path")) recorded.dataPath = o.dataPath;
+                if (pr.hasMatchedOption("--eval-every")) recorded.evalEvery = o.evalEvery;
+                if (pr.hasMatchedOption("--eval-ref")) recorded.evalRef = o.evalRef;
+                if (pr.hasMatchedOption("--eval-samples")) recorded.evalSamples = o.evalSamples;
+                if (pr.hasMatchedOption("--inception")) recorded.inception = o.inception;
+                if (recorded.evalRef != null && recorded.inception == null) recorded.inception = EvalCommand.defaultInception().toAbsolutePath().toString();
                 return recorded;
             }, pr.hasMatchedOption("--steps") ? o.steps : null, Main::warn, job);
             System.err.printf("resuming %s from step %d%n", t.run.root(), t.state.step);
@@ -186,6 +204,7 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.printf("run:        %s%n", t.run.root());
         System.out.printf("checkpoint: %s%n", result.lastCheckpoint());
         System.out.printf("loss curve: %s%n", t.run.lossPlot());
+        if (t.options.evaluates()) System.out.printf("FID curve:  %s%n", t.run.fidPlot());
         System.out.printf("steps %d, final loss %.4f%s%n", result.state().step, result.finalLoss(), result.stoppedEarly() ? " (stopped early)" : "");
         return result.stoppedEarly() ? TrainProgress.signalExit : 0;
     }

@@ -115,7 +115,7 @@ public final class Evaluator {
             try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
                 Tensor u8 = set.next(o.batchSize());
                 if (u8 == null) break;
-                InceptionV3.Features f = net.features(InceptionV3.preprocessUint8(u8, o.resize()));
+                InceptionV3.Features f = net.featuresUint8(u8, o.resize());
                 long b = u8.size(0);
                 pool3.narrow(0, done, b).copy_(f.pool3());
                 fid.add(switch (o.dims()) {

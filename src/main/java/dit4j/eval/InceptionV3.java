@@ -175,6 +175,31 @@ public final class InceptionV3 extends Module {
         return withBias ? l.add(fcBias) : l;
     }
 
+    /**
+     * The network's input holds at most this many images: the stem's activations of a 50-image
+     * batch at 299x299 (~0.4 GB in the widest layer, with its input) would otherwise set the
+     * evaluation's peak memory (docs/evaluation.md).
+     */
+    public static final int SLICE = 16;
+
+    /** {@link #features} of uint8 images [N,H,W,3], preprocessed and run {@link #SLICE} at a time. Call inside a Step and InferenceMode. */
+    public Features featuresUint8(Tensor nhwc, Resize resize) {
+        long n = nhwc.size(0);
+        if (n <= SLICE) return features(preprocessUint8(nhwc, resize));
+        // in the caller's scope: [N,2048], [N,64], [N,192], [N,768], [N,7,17,17]
+        Tensor[] out = {Tensors.empty(ScalarType.Float, n, 2048), Tensors.empty(ScalarType.Float, n, 64), Tensors.empty(ScalarType.Float, n, 192),
+            Tensors.empty(ScalarType.Float, n, 768), Tensors.empty(ScalarType.Float, n, 7, 17, 17)};
+        for (long i = 0; i < n; i += SLICE) {
+            long b = Math.min(SLICE, n - i), i0 = i;
+            Step.nested(() -> {
+                Features f = features(preprocessUint8(nhwc.narrow(0, i0, b), resize));
+                Tensor[] parts = {f.pool3(), f.pool64(), f.pool192(), f.pool768(), f.mixed6Conv7()};
+                for (int k = 0; k < parts.length; k++) out[k].narrow(0, i0, b).copy_(parts[k]);
+            });
+        }
+        return new Features(out[0], out[1], out[2], out[3], out[4]);
+    }
+
     /** Runs the network on preprocessed input [N,3,299,299] in [-1,1]. Call inside a Step and InferenceMode. */
     public Features features(Tensor input) {
         Tensor x = InceptionLayers.CHANNELS_LAST ? input.contiguous(torch.MemoryFormat.ChannelsLast) : input;

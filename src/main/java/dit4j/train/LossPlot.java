@@ -62,6 +62,28 @@ public final class LossPlot {
         AtomicFiles.write(png, out -> ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT));
     }
 
+    /** A metric over steps (FID, say): its points joined and marked, no smoothing. */
+    public static void writeMetric(Path png, List<double[]> points, String title, String yLabel) throws IOException {
+        double[][] xy = finite(points);
+        if (xy[0].length == 0) throw new IllegalArgumentException("plot " + png + ": no finite (step, " + yLabel + ") points");
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+        DefaultXYDataset data = new DefaultXYDataset();
+        data.addSeries(yLabel, xy);
+        JFreeChart chart = ChartFactory.createXYLineChart(title, "step", yLabel, data, PlotOrientation.VERTICAL, false, false, false);
+        chart.setBackgroundPaint(Color.WHITE);
+        XYPlot plot = chart.getXYPlot();
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+        renderer.setSeriesPaint(0, PALETTE[1]);
+        renderer.setSeriesStroke(0, new BasicStroke(2.2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
+        plot.setRenderer(renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(new Color(0xdddddd));
+        plot.setRangeGridlinePaint(new Color(0xdddddd));
+        ((NumberAxis) plot.getDomainAxis()).setAutoRangeIncludesZero(false);
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        AtomicFiles.write(png, out -> ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT));
+    }
+
     static JFreeChart chart(Map<String, List<double[]>> series, String title) {
         DefaultXYDataset data = new DefaultXYDataset();
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);

@@ -13,7 +13,7 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-/** The layout of a run: {@code results/NNN-DiT-S-2/} with {@code checkpoints/NNNNNNN.pt}, {@code log.jsonl}, {@code loss.png}. */
+/** The layout of a run: {@code results/NNN-DiT-S-2/} with {@code checkpoints/NNNNNNN.pt}, {@code log.jsonl}, {@code loss.png} (and {@code fid.png}). */
 public record RunDir(Path root) {
     private static final Pattern CKPT = Pattern.compile("\\d{7,}\\.pt");
 
@@ -57,6 +57,11 @@ public record RunDir(Path root) {
 
     public Path lossPlot() {
         return root.resolve("loss.png");
+    }
+
+    /** FID over steps, when the run evaluates ({@code --eval-every}). */
+    public Path fidPlot() {
+        return root.resolve("fid.png");
     }
 
     /** Removes temporary files a killed writer left behind (the checkpoints themselves are never partial). */

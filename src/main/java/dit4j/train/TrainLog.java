@@ -22,7 +22,23 @@ public final class TrainLog {
             try {
                 var n = JSON.readTree(line);
                 // Only loss records; a NaN loss is logged as "NaN" and reads back as NaN.
-                if (n.has("step") && n.has("loss")) out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble(Double.NaN)});
+                if (n.has("step") && n.has("loss") && !n.has("type")) out.add(new double[] {n.path("step").asDouble(), n.path("loss").asDouble(Double.NaN)});
+            } catch (IOException e) {
+                // skip a torn line
+            }
+        }
+        return out;
+    }
+
+    /** (step, value) pairs of one field of the evaluation records ({@code "type": "eval"}, see {@link TrainEval}). */
+    public static List<double[]> readEval(Path log, String field) throws IOException {
+        List<double[]> out = new ArrayList<>();
+        if (!Files.exists(log)) return out;
+        for (String line : Files.readAllLines(log)) {
+            if (line.isBlank()) continue;
+            try {
+                var n = JSON.readTree(line);
+                if (n.path("type").asText().equals("eval") && n.has(field)) out.add(new double[] {n.path("step").asDouble(), n.path(field).asDouble(Double.NaN)});
             } catch (IOException e) {
                 // skip a torn line
             }

@@ -75,6 +75,12 @@ public final class TrainOptions {
     public boolean sampleClip;              // clamp x0 to [-1, 1] (pixel models)
     public Double sampleCfgLo, sampleCfgHi; // guidance interval; null: every step
 
+    // evaluation during training (TrainEval): FID and IS of eval_samples EMA samples
+    public long evalEvery;           // 0: only at the end, when eval_ref is given
+    public String evalRef;           // reference: .npz batch, image folder or statistics .npz
+    public int evalSamples = 1000;
+    public String inception;         // Inception weights (the CLI fills in the download cache's file)
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Limits that keep a typo from allocating the machine away or dividing by zero. */
@@ -125,6 +131,14 @@ public final class TrainOptions {
             throw new OptionException("--precision: " + e.getMessage());
         }
         dit4j.runtime.Devices.check(device);
+        if (evalEvery < 0) throw new OptionException("--eval-every must be positive (or absent: no evaluation), got " + evalEvery);
+        if (evalEvery > 0 && evalRef == null) throw new OptionException("--eval-every needs --eval-ref REF (the reference set or statistics to compute FID against)");
+        if (evalRef != null && evalSamples < 2) throw new OptionException("--eval-samples must be at least 2 (a covariance needs two images), got " + evalSamples);
+    }
+
+    /** True when the run evaluates FID (every eval_every steps and at the end, or only at the end). */
+    public boolean evaluates() {
+        return evalRef != null;
     }
 
     private static void positive(String flag, long v) {

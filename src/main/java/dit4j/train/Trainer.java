@@ -67,6 +67,7 @@ public final class Trainer {
     private final Ranks ranks;
     private volatile boolean stopRequested;
     private DataParallel dp;
+    private TrainEval eval;
 
     public Trainer(TrainOptions o, ImageDataset data, RunDir run, TrainState state, Listener listener, Ranks ranks) {
         this.o = o;
@@ -85,6 +86,12 @@ public final class Trainer {
     public Trainer dataParallel(DataParallel dp) {
         if (dp != null && dp.group().worldSize() != ranks.worldSize()) throw new IllegalArgumentException("the process group has " + dp.group().worldSize() + " ranks, the trainer " + ranks.worldSize());
         this.dp = dp;
+        return this;
+    }
+
+    /** Evaluates FID every {@code eval_every} steps and at the end (all ranks take part). */
+    public Trainer evaluation(TrainEval e) {
+        this.eval = e;
         return this;
     }
 
@@ -197,6 +204,19 @@ public final class Trainer {
                         state.save(lastCheckpoint, o);
                         listener.onCheckpoint(lastCheckpoint, state.step);
                     }
+                }
+                // After the checkpoint, so a failing evaluation loses no training. Not on a stop request mid-run: exit promptly.
+                boolean end = state.step == state.totalSteps;
+                if (eval != null && (end || (!stop && o.evalEvery > 0 && state.step % o.evalEvery == 0))) {
+                    long t0 = System.nanoTime();
+                    Map<String, Object> rec = eval.evaluate(state);
+                    if (ranks.writes()) {
+                        appendRecord(rec);
+                        listener.onMessage(String.format("eval step %d: FID %.4g, IS %.4g (%d samples, %.1f s)", state.step, (Double) rec.get("fid"),
+                                (Double) rec.get("inception_score"), o.evalSamples, (Double) rec.get("seconds")));
+                        TrainEval.drawPlot(run, listener::onMessage);
+                    }
+                    windowStart += System.nanoTime() - t0; // the logged throughput stays the training's
                 }
                 if (stop) {
                     if (outOfTime && state.step < state.totalSteps) listener.onMessage("time budget reached at step " + state.step);

@@ -48,6 +48,7 @@ public final class Training {
         o.validate();
         ImageDataset data = openData(o, warn);
         checkBatch(data, o, job);
+        TrainEval.check(o);
         DiTConfig config = model.build(data.imageSize(), data.channels(), data.numClasses());
         o.model = config.displayName();
         o.classNames = data.classNames();
@@ -101,6 +102,7 @@ public final class Training {
         }
         ImageDataset data = openData(o, warn);
         checkBatch(data, o, job);
+        TrainEval.check(o);
         TrainState state = TrainState.resume(ckpt, o, config);
         if (job.worldSize() > 1) state.reseedForRank(o.globalSeed, job.rank(), job.worldSize());
         // A new length given on resume replaces the recorded one (the schedule then spans the new length).
@@ -118,10 +120,18 @@ public final class Training {
 
     /** Runs the loop to its end, a stop request or the time budget, then draws the loss plot. */
     public Trainer.Result run(Trainer.Listener listener) throws Exception {
-        trainer = new Trainer(options, data, run, state, listener, new Trainer.Ranks(job.rank(), job.worldSize())).dataParallel(job.dataParallel(state.params));
+        dit4j.dist.DataParallel dp = job.dataParallel(state.params);
+        trainer = new Trainer(options, data, run, state, listener, new Trainer.Ranks(job.rank(), job.worldSize())).dataParallel(dp);
+        if (options.evaluates()) {
+            dit4j.eval.ChunkedPass.Reduce reduce = dp == null ? dit4j.eval.ChunkedPass.Reduce.NONE : t -> dp.group().allReduceSum(t, "gathering the evaluation's Inception features");
+            trainer.evaluation(TrainEval.open(options, run, job.rank(), job.worldSize(), reduce, listener::onMessage));
+        }
         if (stopRequested) trainer.requestStop();
         Trainer.Result result = trainer.run();
-        if (job.writes()) drawLossPlot(listener::onMessage);
+        if (job.writes()) {
+            drawLossPlot(listener::onMessage);
+            TrainEval.drawPlot(run, listener::onMessage);
+        }
         return result;
     }
 

@@ -5,13 +5,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The random Inception weights of scripts/make_inception_vectors.py, regenerated once per test run and written as a .pth. */
-final class InceptionTestWeights {
+public final class InceptionTestWeights {
     private InceptionTestWeights() {}
 
     static final long SEED = 1000;
     private static Path file;
 
-    static synchronized Path file() throws Exception {
+    public static synchronized Path file() throws Exception {
         if (file == null) {
             Path dir = Files.createTempDirectory("dit4j-inception");
             dir.toFile().deleteOnExit();
