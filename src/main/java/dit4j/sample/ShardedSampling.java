@@ -199,8 +199,9 @@ public final class ShardedSampling {
         if (recorded == null) return false;
         ObjectMapper json = new ObjectMapper();
         Map<String, Object> a = new LinkedHashMap<>(), b = new LinkedHashMap<>();
-        for (Map.Entry<?, ?> e : json.readValue(recorded, Map.class).entrySet()) a.put(String.valueOf(e.getKey()), e.getValue());
-        for (Map.Entry<?, ?> e : json.readValue(ours, Map.class).entrySet()) b.put(String.valueOf(e.getKey()), e.getValue());
+        Map<?, ?> ra = json.readValue(recorded, Map.class), rb = json.readValue(ours, Map.class);
+        for (Map.Entry<?, ?> e : ra.entrySet()) a.put(String.valueOf(e.getKey()), e.getValue());
+        for (Map.Entry<?, ?> e : rb.entrySet()) b.put(String.valueOf(e.getKey()), e.getValue());
         a.put("checkpoint", Path.of(String.valueOf(a.get("checkpoint"))).getFileName().toString());
         b.put("checkpoint", Path.of(String.valueOf(b.get("checkpoint"))).getFileName().toString());
         return a.equals(b);
