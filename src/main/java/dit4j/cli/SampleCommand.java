@@ -111,9 +111,10 @@ public final class SampleCommand implements Callable<Integer> {
         long[] ys = perClass != null ? Labels.perClass(m.numClasses(), perClass) : Labels.parse(labels, m.classNames(), m.numClasses());
         Path vaePath = m.latent() ? vaePath(m) : null;
         AutoencoderKL decoder = vaePath != null ? VaeFiles.load(vaePath, vae.vaeConfig) : null;
-        System.err.printf("sampling %d images from %s (%s weights): %s %s steps, guidance %.2f on %s channels, seed %d%n",
+        System.err.printf("sampling %d images from %s (%s weights): %s %s steps, guidance %.2f on %s channels%s, seed %d%n",
                 ys.length, checkpoint.getFileName(), m.pretrained().file().weightsKey().isEmpty() ? "state dict" : m.pretrained().file().weightsKey(),
-                o.sampler(), o.steps(), o.cfgScale(), o.cfgChannels() <= 0 ? "all" : Integer.toString(o.cfgChannels()), o.seed());
+                o.sampler(), o.steps(), o.cfgScale(), o.cfgChannels() <= 0 ? "all" : Integer.toString(o.cfgChannels()),
+                o.cfgEverywhere() ? "" : String.format(" for t in [%s, %s]", o.cfgLo(), o.cfgHi()), o.seed());
         long t0 = System.nanoTime();
         Tensor images;
         // The library's generator, as the server uses it: one request alone gives Generation's images exactly.
