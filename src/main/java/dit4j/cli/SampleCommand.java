@@ -69,6 +69,9 @@ public final class SampleCommand implements Callable<Integer> {
     @Mixin
     VaeOptions vae = new VaeOptions();
 
+    @Option(names = "--image-size", paramLabel = "PX", description = "Sample at this size instead of the trained one (models trained with --pos rope only; latent models: pixels, 8 per latent).")
+    Integer imageSize;
+
     @Option(names = "--objective", description = "flow: sample a bare state dict that records no objective as SiT's flow matching (e.g. `dit download SiT-XL-2-256`); runs record theirs.")
     String objective;
 
@@ -104,7 +107,7 @@ public final class SampleCommand implements Callable<Integer> {
         if (sharded) device.checkedAllowingCuda();
         else Devices.requireCpu(device.device, "dit sample without --num-samples");
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
-        SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads);
+        SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads, inputSize());
         if (objective != null) m = withObjective(m);
         Generation.Options o = sampling.over(m.defaults(), precision.orElse(Precision.FLOAT32));
         if (sharded) return sampleMany(m, o);
@@ -180,6 +183,14 @@ public final class SampleCommand implements Callable<Integer> {
             System.out.printf("npz:    %s (arr_0 %s uint8, labels int64)%n", npz, java.util.Arrays.toString(shape));
         }
         return 0;
+    }
+
+    /** --image-size as the model's input size: pixels, or latents of 8 pixels for a 4-channel (latent) model. */
+    private int inputSize() throws java.io.IOException {
+        if (imageSize == null) return 0;
+        if (imageSize < 1) throw new OptionException("--image-size must be positive, got " + imageSize);
+        int channels = dit4j.model.Pretrained.configOf(dit4j.io.CheckpointFile.read(checkpoint, weights.preferEma()), numHeads).inChannels();
+        return channels == 4 ? ModelOptions.latentSize(imageSize) : imageSize;
     }
 
     private SampleModel withObjective(SampleModel m) {

@@ -7,7 +7,10 @@ import dit4j.io.StateDicts;
 import dit4j.runtime.Step;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import dit4j.model.Arch;
 import dit4j.model.DiT;
+import dit4j.model.DiTConfig;
+import dit4j.io.CheckpointFile;
 import dit4j.model.Pretrained;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,7 +27,24 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
                           double latentScaling, Path recordedVae, Transport transport) {
 
     public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads) throws IOException {
-        Pretrained p = Pretrained.load(checkpoint, null, preferEma, numHeads);
+        return load(checkpoint, preferEma, numHeads, 0);
+    }
+
+    /**
+     * The checkpoint's model at {@code inputSize} (0: the trained size). Only a model with rotary
+     * position embeddings has no table tied to its size, so only it may run at another.
+     */
+    public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads, int inputSize) throws IOException {
+        DiTConfig sized = null;
+        if (inputSize > 0) {
+            DiTConfig trained = Pretrained.configOf(CheckpointFile.read(checkpoint, preferEma), numHeads);
+            if (trained.inputSize() != inputSize && trained.arch().pos() != Arch.Pos.ROPE) {
+                throw new dit4j.OptionException("--image-size: " + checkpoint.getFileName() + " was trained at input size " + trained.inputSize()
+                        + " with a sin-cos position table; only --pos rope models run at another size");
+            }
+            sized = trained.withInputSize(inputSize);
+        }
+        Pretrained p = Pretrained.load(checkpoint, sized, preferEma, numHeads);
         checkFinite(p);
         Map<String, Object> args = p.file().args();
         Object steps = args.getOrDefault("diffusion_steps", 1000);

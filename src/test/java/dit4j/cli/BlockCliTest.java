@@ -1,5 +1,6 @@
 package dit4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,6 +37,25 @@ class BlockCliTest {
         Cli.Result s = Cli.run("sample", "--checkpoint", ckpt, "--labels", "1,2", "--sampler", "ddim", "--steps", "3", "--seed", "1", "--out", out.toString(), "--no-images");
         assertEquals(0, s.exit(), s.err());
         assertEquals(2, Npz.read(out.resolve("samples.npz")).get("arr_0").shape()[0]);
+
+        // RoPE carries no table tied to the size: the 8-pixel model samples at 16
+        Path big = tmp.resolve("big");
+        Cli.Result b = Cli.run("sample", "--checkpoint", ckpt, "--labels", "1", "--sampler", "ddim", "--steps", "3", "--image-size", "16", "--out", big.toString(), "--no-images");
+        assertEquals(0, b.exit(), b.err());
+        assertArrayEquals(new long[] {1, 16, 16, 1}, Npz.read(big.resolve("samples.npz")).get("arr_0").shape());
+    }
+
+    @Test
+    void aSinCosModelRefusesAnotherSize() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 16, 8, 4, 3);
+        Path run = tmp.resolve("run");
+        assertEquals(0, Cli.run(TrainCliTest.train(data, run, "--steps", "1")).exit());
+        String ckpt = run.resolve("checkpoints/0000001.pt").toString();
+        Cli.Result r = Cli.run("sample", "--checkpoint", ckpt, "--labels", "1", "--steps", "3", "--image-size", "16", "--out", tmp.resolve("x").toString(), "--no-images");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--image-size") && r.err().contains("--pos rope"), r.err());
+        Cli.Result same = Cli.run("sample", "--checkpoint", ckpt, "--labels", "1", "--sampler", "ddim", "--steps", "3", "--image-size", "8", "--out", tmp.resolve("y").toString(), "--no-images");
+        assertEquals(0, same.exit(), same.err());
     }
 
     @Test
