@@ -59,8 +59,6 @@ final class DemoRecipe {
 
     /** The sampling settings the recipe records in its checkpoints (so `dit sample` uses them too). */
     static Generation.Options sampling(TrainOptions o, long seed, Precision precision) {
-        return new Generation.Options(o.sampleSampler, Integer.toString(o.sampleSteps), 0.0, o.sampleCfgScale,
-                Generation.Options.parseCfgChannels(o.sampleCfgChannels), o.sampleClip, seed, 100, precision,
-                o.sampleCfgLo != null ? o.sampleCfgLo : Double.NEGATIVE_INFINITY, o.sampleCfgHi != null ? o.sampleCfgHi : Double.POSITIVE_INFINITY);
+        return o.sampling(o.sampleCfgScale, seed, 100, precision);
     }
 }

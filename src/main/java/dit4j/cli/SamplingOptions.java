@@ -40,6 +40,7 @@ public final class SamplingOptions {
 
     /** {@code base} with every given flag applied, validated. */
     Generation.Options over(Generation.Options base, Precision precision) {
+        double[] interval = cfgInterval != null ? Generation.Options.parseCfgInterval(cfgInterval) : new double[] {base.cfgLo(), base.cfgHi()};
         return new Generation.Options(
                 sampler != null ? sampler : base.sampler(),
                 steps != null ? steps : base.steps(),
@@ -50,7 +51,6 @@ public final class SamplingOptions {
                 seed != null ? seed : base.seed(),
                 batchSize != null ? batchSize : base.batchSize(),
                 precision,
-                cfgInterval != null ? Generation.Options.parseCfgInterval(cfgInterval)[0] : base.cfgLo(),
-                cfgInterval != null ? Generation.Options.parseCfgInterval(cfgInterval)[1] : base.cfgHi()).validate();
+                interval[0], interval[1]).validate();
     }
 }

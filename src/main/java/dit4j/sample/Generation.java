@@ -64,6 +64,11 @@ public final class Generation {
             return new Options(sampler, steps, eta, cfgScale, cfgChannels, clipDenoised, seed, batchSize, precision, lo, hi);
         }
 
+        /** These options at another precision. */
+        public Options withPrecision(Precision p) {
+            return new Options(sampler, steps, eta, cfgScale, cfgChannels, clipDenoised, seed, batchSize, p, cfgLo, cfgHi);
+        }
+
         public boolean cfgEverywhere() {
             return cfgLo == Double.NEGATIVE_INFINITY && cfgHi == Double.POSITIVE_INFINITY;
         }

@@ -166,7 +166,8 @@ public final class Generator implements AutoCloseable {
                     clip != null ? clip : base.clipDenoised(),
                     seed != null ? seed : base.seed(),
                     batchSize != null ? batchSize : base.batchSize(),
-                    precision != null ? precision : base.precision()).validate();
+                    precision != null ? precision : base.precision(),
+                    base.cfgLo(), base.cfgHi()).validate();
         }
 
         /** The labels of the images, in order. */
@@ -264,8 +265,7 @@ public final class Generator implements AutoCloseable {
 
     /** The sampling defaults requests start from: the checkpoint's, at the default precision. */
     public Generation.Options defaults() {
-        Generation.Options d = model.defaults();
-        return new Generation.Options(d.sampler(), d.steps(), d.eta(), d.cfgScale(), d.cfgChannels(), d.clipDenoised(), d.seed(), d.batchSize(), precision);
+        return model.defaults().withPrecision(precision);
     }
 
     /** The precision of requests that do not choose one (float32 unless set). */

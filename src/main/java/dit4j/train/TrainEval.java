@@ -131,11 +131,8 @@ public final class TrainEval {
 
     /** The sampling settings of chunk {@code c}: the run's recorded ones, as SampleModel.defaults() reads them, seed c. */
     public static Generation.Options sampling(TrainOptions o, boolean hasNullClass, long c) {
-        Generation.Options official = Generation.Options.official();
         // Without a null class (class dropout 0) the model cannot be guided: sample it unguided.
-        double cfg = hasNullClass ? o.sampleCfgScale : 1.0;
-        return new Generation.Options(o.sampleSampler, Integer.toString(o.sampleSteps), official.eta(), cfg,
-                Generation.Options.parseCfgChannels(o.sampleCfgChannels), o.sampleClip, official.seed() + c, CHUNK, Precision.FLOAT32);
+        return o.sampling(hasNullClass ? o.sampleCfgScale : 1.0, Generation.Options.official().seed() + c, CHUNK, Precision.FLOAT32);
     }
 
     /** Class label of sample i: the classes in turn. */

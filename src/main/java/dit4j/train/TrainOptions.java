@@ -173,6 +173,13 @@ public final class TrainOptions {
                 dit4j.flow.Transport.LossWeight.parse(flowLossWeight));
     }
 
+    /** The sampling settings this run records (sample_*), at the given guidance scale, seed, batch and precision. */
+    public dit4j.sample.Generation.Options sampling(double cfgScale, long seed, int batchSize, dit4j.runtime.Precision precision) {
+        return new dit4j.sample.Generation.Options(sampleSampler, Integer.toString(sampleSteps), 0.0, cfgScale,
+                dit4j.sample.Generation.Options.parseCfgChannels(sampleCfgChannels), sampleClip, seed, batchSize, precision,
+                sampleCfgLo != null ? sampleCfgLo : Double.NEGATIVE_INFINITY, sampleCfgHi != null ? sampleCfgHi : Double.POSITIVE_INFINITY);
+    }
+
     public TrainOptions copy() {
         return fromMap(toMap());
     }

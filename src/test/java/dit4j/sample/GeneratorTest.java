@@ -66,6 +66,12 @@ class GeneratorTest {
         assertTrue(diff > 1e-2, "guiding fewer steps must change the images, max difference " + diff);
         assertThrows(OptionException.class, () -> Generation.Options.parseCfgInterval("700,0"));
         assertThrows(OptionException.class, () -> Generation.Options.parseCfgInterval("0"));
+        // a request that sets no interval keeps the one its base (the checkpoint's defaults) records
+        Generation.Options kept = new Generator.Request().options(all.withCfgInterval(0, 500));
+        assertEquals(0.0, kept.cfgLo());
+        assertEquals(500.0, kept.cfgHi());
+        assertEquals(Precision.BFLOAT16, kept.withPrecision(Precision.BFLOAT16).precision());
+        assertEquals(500.0, kept.withPrecision(Precision.BFLOAT16).cfgHi());
         // the server's engine (per-row interval over its batch) gives Generation's images
         try (Generator g = Generator.open(TinyCheckpoint.get(), null)) {
             SampleModel m = g.model();
