@@ -107,7 +107,8 @@ public final class SampleCommand implements Callable<Integer> {
         if (sharded) device.checkedAllowingCuda();
         else Devices.requireCpu(device.device, "dit sample without --num-samples");
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
-        SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads, inputSize());
+        if (imageSize != null && imageSize < 1) throw new OptionException("--image-size must be positive, got " + imageSize);
+        SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads, imageSize != null ? imageSize : 0);
         if (objective != null) m = withObjective(m);
         Generation.Options o = sampling.over(m.defaults(), precision.orElse(Precision.FLOAT32));
         if (sharded) return sampleMany(m, o);
@@ -183,14 +184,6 @@ public final class SampleCommand implements Callable<Integer> {
             System.out.printf("npz:    %s (arr_0 %s uint8, labels int64)%n", npz, java.util.Arrays.toString(shape));
         }
         return 0;
-    }
-
-    /** --image-size as the model's input size: pixels, or latents of 8 pixels for a 4-channel (latent) model. */
-    private int inputSize() throws java.io.IOException {
-        if (imageSize == null) return 0;
-        if (imageSize < 1) throw new OptionException("--image-size must be positive, got " + imageSize);
-        int channels = dit4j.model.Pretrained.configOf(dit4j.io.CheckpointFile.read(checkpoint, weights.preferEma()), numHeads).inChannels();
-        return channels == 4 ? ModelOptions.latentSize(imageSize) : imageSize;
     }
 
     private SampleModel withObjective(SampleModel m) {

@@ -31,13 +31,17 @@ public record SampleModel(Pretrained pretrained, DiffusionConfig diffusion, List
     }
 
     /**
-     * The checkpoint's model at {@code inputSize} (0: the trained size). Only a model with rotary
-     * position embeddings has no table tied to its size, so only it may run at another.
+     * The checkpoint's model for images of {@code imageSize} pixels (0: the trained size; a latent,
+     * 4-channel model takes 8 pixels per latent). Only a model with rotary position embeddings has
+     * no table tied to its size, so only it may run at another.
      */
-    public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads, int inputSize) throws IOException {
+    public static SampleModel load(Path checkpoint, boolean preferEma, int numHeads, int imageSize) throws IOException {
         DiTConfig sized = null;
-        if (inputSize > 0) {
+        if (imageSize > 0) {
             DiTConfig trained = Pretrained.configOf(CheckpointFile.read(checkpoint, preferEma), numHeads);
+            boolean latentModel = trained.inChannels() == 4;
+            if (latentModel && imageSize % 8 != 0) throw new dit4j.OptionException("--image-size " + imageSize + " must be a positive multiple of 8 (the VAE downsampling factor)");
+            int inputSize = latentModel ? imageSize / 8 : imageSize;
             if (trained.inputSize() != inputSize && trained.arch().pos() != Arch.Pos.ROPE) {
                 throw new dit4j.OptionException("--image-size: " + checkpoint.getFileName() + " was trained at input size " + trained.inputSize()
                         + " with a sin-cos position table; only --pos rope models run at another size");
