@@ -70,6 +70,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--loss-weight", description = "Flow loss weight of score and noise models: none, velocity or likelihood (default ${DEFAULT-VALUE}).")
     void flowLossWeight(String s) { o.flowLossWeight = s; }
 
+    @Option(names = "--t-sampling", description = "Flow training times: uniform (SiT) or logit-normal[:M,S] (SD3; M 0, S 1 by default) (default ${DEFAULT-VALUE}).")
+    void flowTimeSampling(String s) { o.flowTimeSampling = s; }
+
     @Option(names = "--diffusion-steps", description = "Length of the diffusion schedule (default ${DEFAULT-VALUE}).")
     void diffusionSteps(int v) { o.diffusionSteps = v; }
 

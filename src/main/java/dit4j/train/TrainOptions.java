@@ -42,6 +42,7 @@ public final class TrainOptions {
     public String flowPath = "Linear";       // Linear, GVP or VP
     public String flowPrediction = "velocity"; // velocity, score or noise
     public String flowLossWeight = "none";   // none, velocity or likelihood (score and noise models)
+    public String flowTimeSampling = "uniform"; // uniform (SiT) or logit-normal[:M,S]
 
     // optimisation (official: AdamW lr 1e-4, no weight decay, EMA 0.9999, batch 256)
     public int globalBatchSize = 256;
@@ -115,8 +116,9 @@ public final class TrainOptions {
         if (objective.equals("flow")) {
             try {
                 transport();
+                dit4j.flow.TimeSampling.parse(flowTimeSampling);
             } catch (IllegalArgumentException e) {
-                throw new OptionException("--path/--prediction/--loss-weight: " + e.getMessage());
+                throw new OptionException("--path/--prediction/--loss-weight/--t-sampling: " + e.getMessage());
             }
             // a flow run's recorded sampling defaults: Heun on the probability-flow ODE
             if (sampleSampler.equals("ddpm") || sampleSampler.equals("ddim")) {

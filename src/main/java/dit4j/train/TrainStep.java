@@ -24,6 +24,7 @@ public final class TrainStep {
     private long[] phaseNanos;
     private Runnable afterBackward;
     private dit4j.flow.Transport transport;
+    private dit4j.flow.TimeSampling timeSampling = dit4j.flow.TimeSampling.UNIFORM;
 
     public TrainStep(TrainState state, GaussianDiffusion diffusion, Precision precision, double gradClip, boolean gradCheckpoint) {
         this.state = state;
@@ -55,7 +56,13 @@ public final class TrainStep {
      * output channels as the prediction.
      */
     public TrainStep flow(dit4j.flow.Transport t) {
+        return flow(t, dit4j.flow.TimeSampling.UNIFORM);
+    }
+
+    /** Flow matching with the training times drawn as {@code times} says. */
+    public TrainStep flow(dit4j.flow.Transport t, dit4j.flow.TimeSampling times) {
         this.transport = t;
+        this.timeSampling = times;
         return this;
     }
 
@@ -69,10 +76,9 @@ public final class TrainStep {
             long n = x.size(0);
             GeneratorOptional g = new GeneratorOptional(state.rng);
             if (transport != null) {
-                // SiT's order of draws: x0 = randn_like(x1), then t = rand(N) * (t1 - t0) + t0
+                // SiT's order of draws: x0 = randn_like(x1), then t (uniform: rand(N) * (t1 - t0) + t0)
                 Tensor x0 = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
-                double[] iv = transport.interval(false, false, "SBDM", 0.0);
-                Tensor t = torch.rand(new long[] {n}, g, new TensorOptions(ScalarType.Float)).mul(new Scalar(iv[1] - iv[0])).add(new Scalar(iv[0]));
+                Tensor t = timeSampling.draw(n, state.rng, transport.interval(false, false, "SBDM", 0.0));
                 return run(x, y, t, x0, lr, emaDecay);
             }
             // The official order of random draws: t in the loop, noise inside training_losses, label dropout in the model.

@@ -109,7 +109,7 @@ public final class Trainer {
         Precision precision = Precision.parse(o.precision);
         dit4j.runtime.Threads.configureFor(precision);
         TrainStep trainStep = new TrainStep(state, diffusion, precision, o.gradClip, o.gradCheckpoint);
-        if (o.objective.equals("flow")) trainStep.flow(o.transport());
+        if (o.objective.equals("flow")) trainStep.flow(o.transport(), dit4j.flow.TimeSampling.parse(o.flowTimeSampling));
         if (ranks.worldSize() > 1 && dp == null) throw new IllegalStateException("world size " + ranks.worldSize() + " needs a process group (Trainer.dataParallel)");
         if (dp != null) {
             dp.broadcastFromRank0(state.params, "the model");

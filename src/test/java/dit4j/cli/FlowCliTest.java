@@ -87,5 +87,23 @@ class FlowCliTest {
         Cli.Result r = Cli.run(TrainCliTest.train(tmp.resolve("none"), tmp.resolve("run"), "--steps", "1", "--objective", "flow", "--path", "Curved"));
         assertNotEquals(0, r.exit());
         assertTrue(r.err().contains("--path"), r.err());
+        Cli.Result t = Cli.run(TrainCliTest.train(tmp.resolve("none"), tmp.resolve("run2"), "--steps", "1", "--objective", "flow", "--t-sampling", "logit-normal:0"));
+        assertEquals(2, t.exit());
+        assertTrue(t.err().contains("--t-sampling") && t.err().contains("logit-normal:0"), t.err());
+    }
+
+    /** Logit-normal times train, are recorded, and change the run (the times are drawn differently). */
+    @Test
+    void logitNormalTimesAreRecordedAndUsed() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 32, 8, 4, 3);
+        Cli.Result u = Cli.run(TrainCliTest.train(data, tmp.resolve("u"), "--steps", "2", "--objective", "flow"));
+        Cli.Result ln = Cli.run(TrainCliTest.train(data, tmp.resolve("ln"), "--steps", "2", "--objective", "flow", "--t-sampling", "logit-normal"));
+        assertEquals(0, u.exit(), u.err());
+        assertEquals(0, ln.exit(), ln.err());
+        Map<?, ?> a = (Map<?, ?>) ((Map<?, ?>) PtReader.load(tmp.resolve("ln/checkpoints/0000002.pt"))).get("args");
+        assertEquals("logit-normal", a.get("flow_time_sampling"));
+        Map<?, ?> b = (Map<?, ?>) ((Map<?, ?>) PtReader.load(tmp.resolve("u/checkpoints/0000002.pt"))).get("args");
+        assertEquals("uniform", b.get("flow_time_sampling"));
+        assertNotEquals(java.nio.file.Files.readAllLines(tmp.resolve("u/log.jsonl")).get(0), java.nio.file.Files.readAllLines(tmp.resolve("ln/log.jsonl")).get(0));
     }
 }
