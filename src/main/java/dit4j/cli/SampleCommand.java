@@ -76,10 +76,10 @@ public final class SampleCommand implements Callable<Integer> {
     String objective;
 
     @Option(names = {"--path", "--path-type"}, description = "Flow path of --objective flow: Linear, GVP or VP (default Linear).")
-    String flowPath = "Linear";
+    String flowPath;
 
     @Option(names = "--prediction", description = "Flow prediction of --objective flow: velocity, score or noise (default velocity).")
-    String flowPrediction = "velocity";
+    String flowPrediction;
 
     @Option(names = "--decode-tile", defaultValue = "0", description = "Decode latents in overlapping tiles of this many latent pixels (bounded memory for large images); 0 decodes whole images one at a time.")
     int decodeTile;
@@ -109,6 +109,9 @@ public final class SampleCommand implements Callable<Integer> {
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
         if (imageSize != null && imageSize < 1) throw new OptionException("--image-size must be positive, got " + imageSize);
         SampleModel m = SampleModel.load(checkpoint, weights.preferEma(), numHeads, imageSize != null ? imageSize : 0);
+        if ((flowPath != null || flowPrediction != null) && !"flow".equals(objective)) {
+            throw new OptionException((flowPath != null ? "--path" : "--prediction") + " is for --objective flow (a bare state dict); a run samples with the path and prediction it recorded");
+        }
         if (objective != null) m = withObjective(m);
         Generation.Options o = sampling.over(m.defaults(), precision.orElse(Precision.FLOAT32));
         if (sharded) return sampleMany(m, o);
@@ -190,7 +193,8 @@ public final class SampleCommand implements Callable<Integer> {
         if (objective.equals("diffusion")) return m.withTransport(null);
         if (!objective.equals("flow")) throw new OptionException("--objective must be diffusion or flow, got '" + objective + "'");
         try {
-            return m.withTransport(Transport.create(FlowPath.parse(flowPath), Transport.Prediction.parse(flowPrediction), Transport.LossWeight.parse("none")));
+            return m.withTransport(Transport.create(FlowPath.parse(flowPath != null ? flowPath : "Linear"),
+                    Transport.Prediction.parse(flowPrediction != null ? flowPrediction : "velocity"), Transport.LossWeight.parse("none")));
         } catch (IllegalArgumentException e) {
             throw new OptionException("--path/--prediction: " + e.getMessage());
         }

@@ -41,6 +41,10 @@ class FlowCliTest {
                 "--out", tmp.resolve("x").toString(), "--no-images");
         assertNotEquals(0, wrong.exit());
         assertTrue(wrong.err().contains("flow-matching"), wrong.err());
+        Cli.Result stray = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1", "--path", "Linear",
+                "--out", tmp.resolve("y").toString(), "--no-images");
+        assertEquals(2, stray.exit());
+        assertTrue(stray.err().contains("--path") && stray.err().contains("--objective flow"), stray.err());
     }
 
     /** A bare state dict records no objective (the official SiT checkpoints): --objective flow samples it as the run would. */
