@@ -229,18 +229,18 @@ public final class Generation {
             Tensor yy = cat(0, y, Tensors.longs(nulls).to(y.device(), y.scalar_type()));
             denoiser = o.cfgEverywhere()
                     ? (x, t) -> {
-                        try (Precision.Region r = o.precision().autocast()) {
+                        try (Precision.Region r = o.precision().autocast(x.device())) {
                             return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
                         }
                     }
                     : Guidance.cfg((x, t, labels) -> {
-                        try (Precision.Region r = o.precision().autocast()) {
+                        try (Precision.Region r = o.precision().autocast(x.device())) {
                             return model.forward(x, t, labels).to(ScalarType.Float);
                         }
                     }, yy, o.cfgScale(), guidedChannels, o.cfgLo(), o.cfgHi());
         } else {
             denoiser = (x, t) -> {
-                try (Precision.Region r = o.precision().autocast()) {
+                try (Precision.Region r = o.precision().autocast(x.device())) {
                     return model.forward(x, t, y).to(ScalarType.Float);
                 }
             };
