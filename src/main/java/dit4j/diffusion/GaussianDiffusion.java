@@ -161,12 +161,8 @@ public final class GaussianDiffusion {
         long[] shape = new long[(int) like.dim()];
         Arrays.fill(shape, 1);
         shape[0] = t.size(0);
-        if (!t.device().is_cpu()) {
-            // Indexed on t's device: reading t back to the host would wait for the device at every lookup.
-            float[] table = new float[arr.length];
-            for (int i = 0; i < table.length; i++) table[i] = (float) arr[i];
-            return onDevice(Tensors.floats(table, table.length), t).index(new TensorIndexVector(new TensorIndex(t))).view(shape);
-        }
+        // Indexed on t's device: reading t back to the host would wait for the device at every lookup.
+        if (!t.device().is_cpu()) return indexed(arr, t).view(shape);
         long[] idx = Tensors.toLongs(t);
         float[] v = new float[idx.length];
         for (int i = 0; i < idx.length; i++) {
@@ -180,15 +176,22 @@ public final class GaussianDiffusion {
     /** The base-schedule timesteps the model sees for indices of this schedule. */
     public Tensor mapTimesteps(Tensor t) {
         if (identityMap) return t;
-        if (!t.device().is_cpu()) return onDevice(Tensors.longs(timestepMap), t).index(new TensorIndexVector(new TensorIndex(t)));
+        if (!t.device().is_cpu()) return indexed(Tensors.longs(timestepMap), t);
         long[] idx = Tensors.toLongs(t);
         long[] mapped = new long[idx.length];
         for (int i = 0; i < idx.length; i++) mapped[i] = timestepMap[(int) idx[i]];
         return Tensors.longs(mapped);
     }
 
-    private static Tensor onDevice(Tensor table, Tensor like) {
-        return table.to(like.device(), table.scalar_type());
+    /** {@code arr[t]} as float32, looked up on t's device (what {@link #extract} does off the CPU). */
+    static Tensor indexed(double[] arr, Tensor t) {
+        float[] table = new float[arr.length];
+        for (int i = 0; i < table.length; i++) table[i] = (float) arr[i];
+        return indexed(Tensors.floats(table, table.length), t);
+    }
+
+    static Tensor indexed(Tensor table, Tensor t) {
+        return table.to(t.device(), table.scalar_type()).index(new TensorIndexVector(new TensorIndex(t)));
     }
 
     // ---------------------------------------------------------------- forward process
