@@ -79,7 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
         DiTConfig c = model.build(size.resolve(), 4, 1000);
         int latentSize = c.inputSize(), inChannels = c.inChannels();
         dit4j.dist.Job job = dist.join(device.device);
-        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, precision.orElse(Precision.FLOAT32), repeats, gradCheckpoint, profile),
+        Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, precision.orElse(Precision.FLOAT32), repeats, gradCheckpoint, profile, job.device(device.device)),
                 job, msg -> { if (job.writes()) System.err.println("dit bench: " + msg); });
         job.close();
         if (!job.writes()) return 0;

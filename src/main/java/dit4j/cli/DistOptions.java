@@ -59,7 +59,7 @@ public final class DistOptions {
     /** The job the environment names (torchrun's variables), or a one-process job. */
     Job join(String device) {
         DistEnv env = DistEnv.fromEnv();
-        return Job.join(env.withTimeout(timeout(env.timeout())), device.startsWith("cuda"));
+        return Job.join(env.withTimeout(timeout(env.timeout())), device);
     }
 
     private Duration timeout(Duration dflt) {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /** {@code --precision}: the compute precision of the model's matmuls. */
 public final class PrecisionOption {
-    @Option(names = "--precision", paramLabel = "P", description = "float32, or bfloat16 (CPU autocast; the fast path where the CPU has native bf16). Default: float32 (dit demo: bfloat16 where the CPU has it natively).")
+    @Option(names = "--precision", paramLabel = "P", description = "float32, or bfloat16 (autocast on the CPU or CUDA; on a CPU the fast path where it has native bf16). Default: float32 (dit demo: bfloat16 where the CPU has it natively).")
     String precision;
 
     @Option(names = "--dtype", hidden = true, description = "Old name of --precision.")

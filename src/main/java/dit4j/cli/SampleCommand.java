@@ -104,7 +104,7 @@ public final class SampleCommand implements Callable<Integer> {
         if (sharded && numSamples == null && perClass == null) throw new OptionException("--nproc-per-node: sampling over workers needs --num-samples K (or --per-class N)");
         if (sharded && noImages) throw new OptionException("--no-images: --num-samples writes every image (they make the run resumable and the npz)");
         if (dist.launches()) return dist.launch(spec.commandLine());
-        if (sharded) device.checkedAllowingCuda();
+        if (sharded) device.checked();
         else Devices.requireCpu(device.device, "dit sample without --num-samples");
         if (decodeTile < 0) throw new OptionException("--decode-tile must be >= 0, got " + decodeTile);
         if (imageSize != null && imageSize < 1) throw new OptionException("--image-size must be positive, got " + imageSize);
@@ -161,8 +161,8 @@ public final class SampleCommand implements Callable<Integer> {
             ys = IndexedNoise.labels(o.seed(), numSamples, m.numClasses());
         }
         AutoencoderKL decoder = m.latent() ? VaeFiles.load(vaePath(m), vae.vaeConfig) : null;
-        ShardedSampling sampling = new ShardedSampling(m, decoder, checkpoint, out, o, ys).decodeTile(decodeTile).device(device.device);
         Job job = dist.join(device.device);
+        ShardedSampling sampling = new ShardedSampling(m, decoder, checkpoint, out, o, ys).decodeTile(decodeTile).device(job.device(device.device));
         if (job.writes()) {
             System.err.printf("sampling %d images over %d worker%s into %s: %s %s steps, guidance %.2f, seed %d, batch %d%n", ys.length, job.worldSize(),
                     job.worldSize() == 1 ? "" : "s", out, o.sampler(), o.steps(), o.cfgScale(), o.seed(), o.batchSize());

@@ -190,6 +190,7 @@ public final class TrainCommand implements Callable<Integer> {
                 if (pr.hasMatchedOption("--eval-ref")) recorded.evalRef = o.evalRef;
                 if (pr.hasMatchedOption("--eval-samples")) recorded.evalSamples = o.evalSamples;
                 if (pr.hasMatchedOption("--inception")) recorded.inception = o.inception;
+                recorded.device = o.device; // a property of this machine, not of the run
                 if (recorded.evalRef != null && recorded.inception == null) recorded.inception = EvalCommand.defaultInception().toAbsolutePath().toString();
                 return recorded;
             }, pr.hasMatchedOption("--steps") ? o.steps : null, Main::warn, job);

@@ -18,6 +18,8 @@ import static dit4j.runtime.TensorMath.sub;
 import dit4j.runtime.Tensors;
 import java.util.Arrays;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorIndex;
+import org.bytedeco.pytorch.TensorIndexVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -156,15 +158,17 @@ public final class GaussianDiffusion {
 
     /** {@code arr[t]} as float32, shaped (N, 1, 1, ...) to broadcast against {@code like}. */
     Tensor extract(double[] arr, Tensor t, Tensor like) {
+        long[] shape = new long[(int) like.dim()];
+        Arrays.fill(shape, 1);
+        shape[0] = t.size(0);
+        // Indexed on t's device: reading t back to the host would wait for the device at every lookup.
+        if (!t.device().is_cpu()) return indexed(arr, t).view(shape);
         long[] idx = Tensors.toLongs(t);
         float[] v = new float[idx.length];
         for (int i = 0; i < idx.length; i++) {
             if (idx[i] < 0 || idx[i] >= arr.length) throw new IllegalArgumentException("timestep " + idx[i] + " outside [0, " + arr.length + ")");
             v[i] = (float) arr[(int) idx[i]];
         }
-        long[] shape = new long[(int) like.dim()];
-        Arrays.fill(shape, 1);
-        shape[0] = idx.length;
         Tensor out = Tensors.floats(v, shape);
         return like.device().is_cpu() ? out : out.to(like.device(), out.scalar_type());
     }
@@ -172,11 +176,22 @@ public final class GaussianDiffusion {
     /** The base-schedule timesteps the model sees for indices of this schedule. */
     public Tensor mapTimesteps(Tensor t) {
         if (identityMap) return t;
+        if (!t.device().is_cpu()) return indexed(Tensors.longs(timestepMap), t);
         long[] idx = Tensors.toLongs(t);
         long[] mapped = new long[idx.length];
         for (int i = 0; i < idx.length; i++) mapped[i] = timestepMap[(int) idx[i]];
-        Tensor out = Tensors.longs(mapped);
-        return t.device().is_cpu() ? out : out.to(t.device(), out.scalar_type());
+        return Tensors.longs(mapped);
+    }
+
+    /** {@code arr[t]} as float32, looked up on t's device (what {@link #extract} does off the CPU). */
+    static Tensor indexed(double[] arr, Tensor t) {
+        float[] table = new float[arr.length];
+        for (int i = 0; i < table.length; i++) table[i] = (float) arr[i];
+        return indexed(Tensors.floats(table, table.length), t);
+    }
+
+    static Tensor indexed(Tensor table, Tensor t) {
+        return table.to(t.device(), table.scalar_type()).index(new TensorIndexVector(new TensorIndex(t)));
     }
 
     // ---------------------------------------------------------------- forward process

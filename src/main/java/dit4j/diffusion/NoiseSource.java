@@ -12,7 +12,9 @@ public interface NoiseSource {
     /** Standard normal noise with the shape, dtype and device of {@code x}. */
     Tensor randnLike(Tensor x);
 
+    /** Draws from a CPU generator, then moves to x's device: the same noise for a seed on every device. */
     static NoiseSource of(Generator g) {
-        return x -> torch.randn(x.sizes().vec().get(), new GeneratorOptional(g), new TensorOptions(x.device()).dtype(new org.bytedeco.pytorch.ScalarTypeOptional(x.scalar_type())));
+        return x -> dit4j.runtime.Devices.to(torch.randn(x.sizes().vec().get(), new GeneratorOptional(g),
+                new TensorOptions(x.scalar_type().intern())), x.device());
     }
 }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -61,7 +62,8 @@ public final class DataParallel {
     private static Bucket bucket(List<Tensor> ps) {
         long n = 0;
         for (Tensor p : ps) n += p.numel();
-        Tensor flat = torch.zeros(new long[] {n}, new TensorOptions(ps.get(0).scalar_type()));
+        // On the parameters' device: NCCL reduces CUDA buffers, and the copies in and out stay there.
+        Tensor flat = torch.zeros(new long[] {n}, new TensorOptions(ps.get(0).device()).dtype(new ScalarTypeOptional(ps.get(0).scalar_type())));
         List<Tensor> slots = new ArrayList<>();
         long off = 0;
         for (Tensor p : ps) {

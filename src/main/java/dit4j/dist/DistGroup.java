@@ -47,11 +47,14 @@ public final class DistGroup implements AutoCloseable {
     private final TCPStore control;
     private final Backend backend;
     private final Thread heartbeat;
+    /** NCCL's device (this rank's GPU), or null on Gloo. */
+    private final org.bytedeco.pytorch.Device device;
     private volatile boolean closed;
     private volatile boolean failed;
 
-    private DistGroup(DistEnv env, TCPStore backendStore, TCPStore control, Backend backend, Thread heartbeat) {
+    private DistGroup(DistEnv env, TCPStore backendStore, TCPStore control, Backend backend, Thread heartbeat, org.bytedeco.pytorch.Device device) {
         this.env = env;
+        this.device = device;
         this.backendStore = backendStore;
         this.control = control;
         this.backend = backend;
@@ -62,9 +65,15 @@ public final class DistGroup implements AutoCloseable {
      * Joins the job described by {@code env}: rank 0 hosts the store; every rank waits (up to the
      * timeout) until all have joined, then builds the backend.
      *
-     * @param cuda NCCL instead of Gloo (needs the GPU natives; not run on this build)
+     * @param cuda NCCL on {@code cuda:LOCAL_RANK} instead of Gloo (needs the GPU natives; not run on this build)
      */
     public static DistGroup join(DistEnv env, boolean cuda) {
+        return join(env, cuda ? new org.bytedeco.pytorch.Device("cuda:" + env.localRank()) : null);
+    }
+
+    /** Joins with NCCL on {@code cudaDevice} (this rank's GPU; not run on this build), or with Gloo when it is null. */
+    public static DistGroup join(DistEnv env, org.bytedeco.pytorch.Device cudaDevice) {
+        boolean cuda = cudaDevice != null;
         if (!env.distributed()) throw new IllegalArgumentException("world size 1 needs no process group");
         Natives.load();
         String where = env.masterAddr() + ":" + env.masterPort();
@@ -99,7 +108,7 @@ public final class DistGroup implements AutoCloseable {
         NEVER_FREED.add(backend);
         Thread hb = new Thread(() -> beat(beat, env), "dit4j-heartbeat");
         hb.setDaemon(true);
-        DistGroup g = new DistGroup(env, backendStore, control, backend, hb);
+        DistGroup g = new DistGroup(env, backendStore, control, backend, hb, cudaDevice);
         hb.start();
         return g;
     }
@@ -172,21 +181,37 @@ public final class DistGroup implements AutoCloseable {
     public void allReduceSum(Tensor t, String what) {
         AllreduceOptions o = new AllreduceOptions();
         o.reduceOp(new ReduceOp(ReduceOp.RedOpType.SUM));
-        run(what, () -> backend.allreduce(new TensorVector(t), o));
+        onBackend(t, d -> run(what, () -> backend.allreduce(new TensorVector(d), o)));
     }
 
     /** Element-wise maximum of {@code t} in place over all ranks. */
     public void allReduceMax(Tensor t, String what) {
         AllreduceOptions o = new AllreduceOptions();
         o.reduceOp(new ReduceOp(ReduceOp.RedOpType.MAX));
-        run(what, () -> backend.allreduce(new TensorVector(t), o));
+        onBackend(t, d -> run(what, () -> backend.allreduce(new TensorVector(d), o)));
     }
 
     /** Overwrites {@code t} on every rank with rank 0's values. */
     public void broadcastFromRank0(Tensor t, String what) {
         BroadcastOptions o = new BroadcastOptions();
         o.rootRank(0);
-        run(what, () -> backend.broadcast(new TensorVector(t), o));
+        onBackend(t, d -> run(what, () -> backend.broadcast(new TensorVector(d), o)));
+    }
+
+    /**
+     * Runs a collective on {@code t}, or, on NCCL, which takes CUDA tensors only, on a device copy
+     * of a CPU tensor (a stop flag, a count, the logged loss) that is then copied back.
+     */
+    private void onBackend(Tensor t, java.util.function.Consumer<Tensor> collective) {
+        if (device == null || !t.device().is_cpu()) {
+            collective.accept(t);
+            return;
+        }
+        try (dit4j.runtime.Step s = dit4j.runtime.Step.open()) {
+            Tensor d = t.to(device, t.scalar_type());
+            collective.accept(d);
+            t.copy_(d);
+        }
     }
 
     public void barrier(String what) {

@@ -1,5 +1,6 @@
 package dit4j.dist;
 
+import dit4j.runtime.Devices;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,11 +21,26 @@ public final class Job implements AutoCloseable {
         this.group = group;
     }
 
-    /** Joins the job {@code env} describes (rendezvous over its TCPStore); a one-process env joins nothing. */
-    public static Job join(DistEnv env, boolean cuda) {
+    /**
+     * Joins the job {@code env} describes (rendezvous over its TCPStore), with NCCL on this rank's
+     * GPU when {@code device} is CUDA, else Gloo; a one-process env joins nothing.
+     */
+    public static Job join(DistEnv env, String device) {
         if (!env.distributed()) return new Job(env, null);
         Launcher.watchLauncher(System.getenv());
-        return new Job(env, DistGroup.join(env, cuda));
+        return new Job(env, DistGroup.join(env, Devices.isCuda(device) ? Devices.of(device(env, device)) : null));
+    }
+
+    /**
+     * The device this rank computes on: plain {@code cuda} is {@code cuda:LOCAL_RANK} in a job (one
+     * GPU per process, as with torchrun), {@code cuda:0} alone; {@code cpu} and {@code cuda:i} stand.
+     */
+    public String device(String device) {
+        return device(env, device);
+    }
+
+    private static String device(DistEnv env, String device) {
+        return device.equals("cuda") && env.distributed() ? "cuda:" + env.localRank() : device;
     }
 
     public int rank() {

@@ -6,6 +6,7 @@ import dit4j.diffusion.GaussianDiffusion;
 import dit4j.diffusion.NoiseSource;
 import dit4j.model.DiTConfig;
 import dit4j.model.ModelStats;
+import dit4j.runtime.Devices;
 import dit4j.runtime.Memory;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Step;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.InferenceMode;
@@ -34,7 +36,12 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Benchmark {
     private Benchmark() {}
 
-    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats, boolean gradCheckpoint, boolean profile) {}
+    /** @param device where the steps compute ({@code --device}; the rank's own in a job) */
+    public record Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats, boolean gradCheckpoint, boolean profile, String device) {
+        public Options(DiTConfig config, int batch, String mode, double seconds, Precision precision, int repeats, boolean gradCheckpoint, boolean profile) {
+            this(config, batch, mode, seconds, precision, repeats, gradCheckpoint, profile, "cpu");
+        }
+    }
 
     /**
      * @param imagesPerSec median over repeats
@@ -65,9 +72,16 @@ public final class Benchmark {
         int world = job.worldSize();
         if (world > 1 && !train) throw new dit4j.OptionException("--nproc-per-node: dit bench measures data-parallel training only (--mode train)");
         if (o.batch() % world != 0) throw new dit4j.OptionException("--batch-size " + o.batch() + " (the global batch) must be divisible by the " + world + " workers");
+        Device device = Devices.of(o.device());
+        if (o.profile() && !device.is_cpu()) throw new dit4j.OptionException("--profile times each operation on the CPU only in this version; leave it out with --device " + o.device());
         long[] phaseNanos = new long[TrainStep.PHASES.length];
         dit4j.dist.DataParallel[] dp = new dit4j.dist.DataParallel[1];
-        StepFn step = train ? trainStep(o, phaseNanos, job, dp) : sampleStep(o);
+        StepFn work = train ? trainStep(o, device, phaseNanos, job, dp) : sampleStep(o, device);
+        // CUDA kernels run asynchronously: each timed step waits for its own (a no-op on the CPU).
+        StepFn step = device.is_cpu() ? work : () -> {
+            work.run();
+            torch.cuda_synchronize();
+        };
         // Warm-up: a few steps and at least a tenth of the time, for the allocator and the JIT.
         long warmEnd = System.nanoTime() + (long) (o.seconds() * 0.1e9);
         int warm = 0;
@@ -96,7 +110,7 @@ public final class Benchmark {
         // Peak RSS of the benchmarked work, read before the matmul measurement adds its own buffers.
         double peakRssMb = Memory.peakRssBytes() / 1048576.0;
         log.accept(String.format("measuring the %s matmul peak...", o.precision().label()));
-        double peak = matmulPeak(o.precision(), c, o.batch());
+        double peak = matmulPeak(o.precision(), c, o.batch(), device);
         Profile.Report profile = null;
         if (o.profile()) {
             log.accept("profiling the model pass, operation by operation...");
@@ -123,10 +137,10 @@ public final class Benchmark {
         void run();
     }
 
-    private static StepFn trainStep(Options o, long[] phaseNanos, dit4j.dist.Job job, dit4j.dist.DataParallel[] dp) {
+    private static StepFn trainStep(Options o, Device device, long[] phaseNanos, dit4j.dist.Job job, dit4j.dist.DataParallel[] dp) {
         DiTConfig c = o.config();
         TrainOptions to = new TrainOptions();
-        TrainState state = TrainState.fresh(c, to, 0, 1);
+        TrainState state = TrainState.fresh(c, to, 0, 1, device);
         GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("");
         TrainStep step = new TrainStep(state, diffusion, o.precision(), 0, o.gradCheckpoint());
         step.recordPhases(phaseNanos);
@@ -134,35 +148,35 @@ public final class Benchmark {
         if (dp[0] != null) step.afterBackward(dp[0]::averageGradients);
         int local = o.batch() / job.worldSize();
         Generator g = torch.createCPUGenerator(1 + job.rank());
-        Tensor x = torch.randn(new long[] {local, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
-        Tensor y = torch.randint(0, c.numClasses(), new long[] {local}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long));
+        Tensor x = Devices.to(torch.randn(new long[] {local, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float)), device);
+        Tensor y = Devices.to(torch.randint(0, c.numClasses(), new long[] {local}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long)), device);
         return () -> step.run(x, y, to.lr, to.emaDecay);
     }
 
-    private static StepFn sampleStep(Options o) {
+    private static StepFn sampleStep(Options o, Device device) {
         DiTConfig c = o.config();
-        dit4j.model.DiT model = dit4j.model.DiT.create(c, torch.createCPUGenerator(0));
+        dit4j.model.DiT model = dit4j.model.DiT.create(c, torch.createCPUGenerator(0)).moveTo(device);
         model.eval();
         GaussianDiffusion diffusion = DiffusionConfig.defaults().withLearnSigma(c.learnSigma()).create("250");
         DdpmSampler sampler = new DdpmSampler(diffusion);
         Generator g = torch.createCPUGenerator(1);
         int b = o.batch();
         Tensor z = torch.randn(new long[] {b, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float));
-        Tensor x = dit4j.runtime.TensorMath.cat(0, z, z);
+        Tensor x = Devices.to(dit4j.runtime.TensorMath.cat(0, z, z), device);
         long[] labels = new long[2 * b];
         for (int i = 0; i < b; i++) {
             labels[i] = i % c.numClasses();
             labels[b + i] = c.numClasses();
         }
-        Tensor y = Tensors.longs(labels);
+        Tensor y = Devices.to(Tensors.longs(labels), device);
         long[] ts = new long[2 * b];
         Arrays.fill(ts, 125);
-        Tensor t = Tensors.longs(ts);
+        Tensor t = Devices.to(Tensors.longs(ts), device);
         NoiseSource noise = NoiseSource.of(g);
         return () -> {
             try (Step s = Step.open(); InferenceMode guard = new InferenceMode()) {
                 x.copy_(sampler.pSample((xx, tt) -> {
-                    try (Precision.Region r = o.precision().autocast()) {
+                    try (Precision.Region r = o.precision().autocast(device)) {
                         return model.forwardWithCfg(xx, tt, y, 4.0, 3).to(ScalarType.Float);
                     }
                 }, x, t, noise, false));
@@ -175,19 +189,26 @@ public final class Benchmark {
      * the model's own MLP product (tokens x D times D x 4D): the ceiling MFU is measured against.
      */
     public static double matmulPeak(Precision p, DiTConfig c, int batch) {
+        return matmulPeak(p, c, batch, Tensors.CPU);
+    }
+
+    /** The same on {@code device} (on CUDA each product is waited for). */
+    public static double matmulPeak(Precision p, DiTConfig c, int batch, Device device) {
         ScalarType dt = p == Precision.BFLOAT16 ? ScalarType.BFloat16 : ScalarType.Float;
         List<long[]> shapes = new ArrayList<>();
         shapes.add(new long[] {2048, 2048, 2048});
         shapes.add(new long[] {(long) batch * c.numPatches(), c.hiddenSize(), c.mlpHidden()});
         double best = 0;
         for (long[] s : shapes) {
-            Tensor a = torch.randn(new long[] {s[0], s[1]}, new TensorOptions(dt));
-            Tensor bm = torch.randn(new long[] {s[1], s[2]}, new TensorOptions(dt));
+            Tensor a = Devices.to(torch.randn(new long[] {s[0], s[1]}, new TensorOptions(dt)), device);
+            Tensor bm = Devices.to(torch.randn(new long[] {s[1], s[2]}, new TensorOptions(dt)), device);
             for (int i = 0; i < 2; i++) try (Step st = Step.open()) { torch.mm(a, bm); }
+            if (!device.is_cpu()) torch.cuda_synchronize();
             long t0 = System.nanoTime();
             int n = 0;
             while (System.nanoTime() - t0 < 1.5e9) {
                 try (Step st = Step.open()) { torch.mm(a, bm); }
+                if (!device.is_cpu()) torch.cuda_synchronize();
                 n++;
             }
             double sec = (System.nanoTime() - t0) / 1e9;

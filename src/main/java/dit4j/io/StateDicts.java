@@ -90,7 +90,7 @@ public final class StateDicts {
         try (NoGradGuard guard = new NoGradGuard()) {
             for (Map.Entry<String, Tensor> e : sd.entrySet()) {
                 Tensor mine = own.get(e.getKey()), src = e.getValue();
-                if (adopt && Tensors.dtype(src) == Tensors.dtype(mine) && src.is_contiguous()) mine.set_(src);
+                if (adopt && Tensors.dtype(src) == Tensors.dtype(mine) && src.is_contiguous() && src.device().equals(mine.device())) mine.set_(src);
                 else mine.copy_(src);
             }
         }

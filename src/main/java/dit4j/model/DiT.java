@@ -40,6 +40,8 @@ public final class DiT extends Module {
     public final List<Block> blocks;
     public final FinalLayer final_layer;
     private final Module blockList;
+    /** The rotary tables the blocks share, or null. */
+    private final Rope rope;
 
     public DiT(DiTConfig config) {
         this.config = config;
@@ -55,7 +57,7 @@ public final class DiT extends Module {
         } else {
             pos_embed = null;
         }
-        Rope rope = arch.pos() == Arch.Pos.ROPE ? new Rope(d / config.numHeads(), config.gridSize(), extraTokens()) : null;
+        rope = arch.pos() == Arch.Pos.ROPE ? new Rope(d / config.numHeads(), config.gridSize(), extraTokens()) : null;
         blockList = register_module("blocks", new Module());
         List<Block> list = new ArrayList<>();
         for (int i = 0; i < config.depth(); i++) {
@@ -113,6 +115,17 @@ public final class DiT extends Module {
             if (config.arch().isOfficial()) throw e;
             throw new CheckpointException(e.getMessage() + "; the model is " + config.displayName() + " with " + config.arch().describe() + " blocks");
         }
+    }
+
+    /**
+     * Moves the parameters and the rotary tables to {@code device}. The parameter tensors stay the
+     * same objects ({@code Module.to} swaps their data), so handles held elsewhere (an optimizer's,
+     * an EMA's) follow. Call outside any {@link dit4j.runtime.Step}.
+     */
+    public DiT moveTo(org.bytedeco.pytorch.Device device) {
+        to(device, false);
+        if (rope != null) rope.moveTo(device);
+        return this;
     }
 
     /** The generator that training-mode label dropout draws from. */

@@ -7,6 +7,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Class labels to vectors. With label dropout the table has one more row, the null class
@@ -29,11 +30,15 @@ public final class LabelEmbedder extends Module {
         table.register_parameter("weight", embeddingTable);
     }
 
-    /** Replaces each label by the null class with probability {@code dropoutProb}. */
+    /**
+     * Replaces each label by the null class with probability {@code dropoutProb}. The draw is made
+     * on the CPU generator and then moved: a CPU generator cannot draw on CUDA, and so a seed
+     * drops the same labels on every device.
+     */
     public Tensor tokenDrop(Tensor labels, Generator rng) {
-        Tensor drop = torch.rand(new long[] {labels.size(0)}, new GeneratorOptional(rng), new TensorOptions(labels.device()))
+        Tensor drop = torch.rand(new long[] {labels.size(0)}, new GeneratorOptional(rng), new TensorOptions(ScalarType.Float))
                 .lt(new Scalar(dropoutProb));
-        return torch.where(drop, new Scalar((long) numClasses), labels);
+        return torch.where(dit4j.runtime.Devices.to(drop, labels.device()), new Scalar((long) numClasses), labels);
     }
 
     /** Embeds labels; in training mode with a dropout probability, drops them first, as the official {@code forward(labels, train)}. */

@@ -16,8 +16,8 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class Rope {
     static final double THETA = 10000;
-    /** (tokens, head_dim) tables; created with the model, outside any scope. */
-    final Tensor cos, sin;
+    /** (tokens, head_dim) tables on the model's device; created with the model, outside any scope. */
+    Tensor cos, sin;
 
     Rope(int headDim, int grid, int extraTokens) {
         int n = grid * grid + extraTokens, half = headDim / 2;
@@ -37,6 +37,12 @@ public final class Rope {
         }
         cos = Tensors.floats(c, n, headDim);
         sin = Tensors.floats(s, n, headDim);
+    }
+
+    /** Moves the tables along with the model ({@link DiT#moveTo}): they are no parameters, so {@code Module.to} leaves them. */
+    void moveTo(org.bytedeco.pytorch.Device device) {
+        cos = dit4j.runtime.Devices.to(cos, device);
+        sin = dit4j.runtime.Devices.to(sin, device);
     }
 
     /** {@code x cos + rotate_half(x) sin} for (B, heads, N, head_dim) x, where rotate_half maps each pair (a, b) to (-b, a). */

@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch;
  * The compute device named by {@code --device}: {@code cpu}, or {@code cuda[:i]} on a build with
  * libtorch's CUDA natives ({@code mvn -Pcuda package}, the linux-x86_64-gpu classifier). The
  * default build ships the CPU natives only; there {@code cuda} is refused with how to get a CUDA
- * build. CUDA was never run in this project: nothing beyond this check is claimed for it.
+ * build. CUDA was never run in this project: the CUDA paths are written, not measured.
  */
 public final class Devices {
     private Devices() {}
@@ -30,20 +30,28 @@ public final class Devices {
     }
 
     /**
-     * For the code paths that keep every tensor on the CPU (all but {@code dit sample --num-samples}):
-     * {@code cuda} is refused there, also on a CUDA build, rather than silently computing on the CPU.
+     * For the code paths that keep every tensor on the CPU: {@code cuda} is refused there, also on a
+     * CUDA build, rather than silently computing on the CPU.
      */
     public static void requireCpu(String device, String what) {
         check(device);
         if (!device.equals("cpu")) {
-            throw new OptionException("--device " + device + ": " + what + " runs on the CPU only in this version (on CUDA so far: dit sample --num-samples; see docs/distributed.md)");
+            throw new OptionException("--device " + device + ": " + what + " runs on the CPU only in this version (on CUDA: dit train, dit bench, dit sample --num-samples; see docs/distributed.md)");
         }
     }
 
-    /** The checked device as libtorch's {@link Device}. */
+    /**
+     * The checked device as libtorch's {@link Device}; plain {@code cuda} is {@code cuda:0}, so that
+     * it compares equal to the device of the tensors put there.
+     */
     public static Device of(String device) {
         check(device);
-        return new Device(device);
+        return new Device(device.equals("cuda") ? "cuda:0" : device);
+    }
+
+    /** {@code t} on {@code device}: the same tensor when it is there already. */
+    public static org.bytedeco.pytorch.Tensor to(org.bytedeco.pytorch.Tensor t, Device device) {
+        return t.device().equals(device) ? t : t.to(device, t.scalar_type());
     }
 
     public static boolean isCuda(String device) {

@@ -1,13 +1,14 @@
 package dit4j.runtime;
 
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Compute precision of the model's matmuls. {@code bfloat16} runs the forward pass under
- * libtorch's CPU autocast (matmuls and attention in bfloat16, reductions and the loss in float32,
- * parameters and gradients stay float32); {@code float32} is exact.
+ * libtorch's autocast for the device computing it, CPU or CUDA (matmuls and attention in bfloat16,
+ * reductions and the loss in float32, parameters and gradients stay float32); {@code float32} is exact.
  */
 public enum Precision {
     FLOAT32, BFLOAT16;
@@ -43,15 +44,24 @@ public enum Precision {
         void close();
     }
 
-    /** Turns autocast on for this thread until closed (a no-op for float32). */
+    /** Turns CPU autocast on for this thread until closed (a no-op for float32). */
     public Region autocast() {
+        return autocast(Tensors.CPU);
+    }
+
+    /**
+     * Turns autocast on for this thread and the type of {@code device} until closed (a no-op for
+     * float32): autocast is per device type, and a CUDA forward pass ignores CPU autocast.
+     */
+    public Region autocast(Device device) {
         if (this == FLOAT32) return () -> {};
-        boolean before = torch.is_autocast_enabled(DeviceType.CPU);
+        DeviceType type = device.is_cuda() ? DeviceType.CUDA : DeviceType.CPU;
+        boolean before = torch.is_autocast_enabled(type);
         // The binding cannot clear autocast's weight-cast cache, and a cache that outlives a step
         // would hold stale bfloat16 copies of updated weights: run without it.
         torch.set_autocast_cache_enabled(false);
-        torch.set_autocast_dtype(DeviceType.CPU, ScalarType.BFloat16);
-        torch.set_autocast_enabled(DeviceType.CPU, true);
-        return () -> torch.set_autocast_enabled(DeviceType.CPU, before);
+        torch.set_autocast_dtype(type, ScalarType.BFloat16);
+        torch.set_autocast_enabled(type, true);
+        return () -> torch.set_autocast_enabled(type, before);
     }
 }

@@ -229,22 +229,27 @@ public final class Generation {
             Tensor yy = cat(0, y, Tensors.longs(nulls).to(y.device(), y.scalar_type()));
             denoiser = o.cfgEverywhere()
                     ? (x, t) -> {
-                        try (Precision.Region r = o.precision().autocast()) {
-                            return model.forwardWithCfg(x, t, yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
+                        try (Precision.Region r = o.precision().autocast(x.device())) {
+                            return model.forwardWithCfg(x, onDeviceOf(t, x), yy, o.cfgScale(), guidedChannels).to(ScalarType.Float);
                         }
                     }
                     : Guidance.cfg((x, t, labels) -> {
-                        try (Precision.Region r = o.precision().autocast()) {
-                            return model.forward(x, t, labels).to(ScalarType.Float);
+                        try (Precision.Region r = o.precision().autocast(x.device())) {
+                            return model.forward(x, onDeviceOf(t, x), labels).to(ScalarType.Float);
                         }
                     }, yy, o.cfgScale(), guidedChannels, o.cfgLo(), o.cfgHi());
         } else {
             denoiser = (x, t) -> {
-                try (Precision.Region r = o.precision().autocast()) {
-                    return model.forward(x, t, y).to(ScalarType.Float);
+                try (Precision.Region r = o.precision().autocast(x.device())) {
+                    return model.forward(x, onDeviceOf(t, x), y).to(ScalarType.Float);
                 }
             };
         }
         return sampler.sample(denoiser, z, noise, o.clipDenoised(), progress).narrow(0, 0, n);
+    }
+
+    /** The samplers make their time tensors on the CPU (flow and DPM-Solver times): they go to the model's device here. */
+    private static Tensor onDeviceOf(Tensor t, Tensor x) {
+        return dit4j.runtime.Devices.to(t, x.device());
     }
 }

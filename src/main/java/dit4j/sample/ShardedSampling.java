@@ -81,7 +81,7 @@ public final class ShardedSampling {
     public ShardedSampling device(String name) {
         if (name.equals("cpu")) return this;
         device = dit4j.runtime.Devices.of(name);
-        model.model().to(device, false);
+        model.model().moveTo(device);
         if (vae != null) vae.to(device, false);
         return this;
     }

@@ -36,7 +36,7 @@ final class CheckpointedForward {
 
     /** The model output, differentiable through the head only. */
     Tensor forward(Tensor x, Tensor t, Tensor y) {
-        try (Precision.Region r = precision.autocast()) {
+        try (Precision.Region r = precision.autocast(x.device())) {
             h0 = model.embedPatches(x);
             c = model.conditioning(t, y);
             cLeaf = c.detach().requires_grad_(true);
@@ -64,7 +64,7 @@ final class CheckpointedForward {
             Tensor in = blockInputs.get(i).detach().requires_grad_(true);
             Tensor upstream = grad;
             grad = Step.nested(() -> {
-                try (Precision.Region r = precision.autocast()) {
+                try (Precision.Region r = precision.autocast(in.device())) {
                     block.forward(in, cLeaf).backward(upstream, new BoolOptional(), false, new TensorArrayRefOptional());
                 }
                 return in.grad();

@@ -66,7 +66,7 @@ public final class TrainOptions {
     public int logEvery = 100;
     public long ckptEvery = 50_000;
     public double minutes;           // time budget; 0: none
-    public String device = "cpu";
+    public String device = "cpu";   // where this process computes; not carried over on resume
 
     // sampling defaults recorded for `dit sample`
     public String sampleSampler = "ddpm";
@@ -133,6 +133,10 @@ public final class TrainOptions {
             throw new OptionException("--precision: " + e.getMessage());
         }
         dit4j.runtime.Devices.check(device);
+        if (dit4j.runtime.Devices.isCuda(device) && evalRef != null) {
+            throw new OptionException("--eval-ref/--eval-every: evaluation during training runs on the CPU only in this version; with --device " + device
+                    + ", evaluate the checkpoints afterwards (dit sample --num-samples, then dit eval)");
+        }
         if (evalEvery < 0) throw new OptionException("--eval-every must be positive (or absent: no evaluation), got " + evalEvery);
         if (evalEvery > 0 && evalRef == null) throw new OptionException("--eval-every needs --eval-ref REF (the reference set or statistics to compute FID against)");
         if (evalRef != null && evalSamples < 2) throw new OptionException("--eval-samples must be at least 2 (a covariance needs two images), got " + evalSamples);

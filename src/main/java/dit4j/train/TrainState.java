@@ -7,12 +7,15 @@ import dit4j.io.PtWriter;
 import dit4j.io.StateDicts;
 import dit4j.model.DiT;
 import dit4j.model.DiTConfig;
+import dit4j.runtime.Devices;
+import dit4j.runtime.Step;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -31,7 +34,9 @@ public final class TrainState {
     public final List<Tensor> params;
     public final AdamW opt;
     public final Ema emaUpdater;
-    /** Draws timesteps, noise and label dropout, in the official order. */
+    /** Where the model, EMA and optimizer state live and the steps compute ({@code --device}). */
+    public final Device device;
+    /** Draws timesteps, noise and label dropout, in the official order; a CPU generator on every device. */
     public final Generator rng;
     public long step;
     public long epoch;
@@ -40,12 +45,15 @@ public final class TrainState {
     /** The schedule's length, fixed when the run starts (a time budget turns into steps). */
     public long totalSteps;
 
-    private TrainState(DiTConfig config, TrainOptions o, Generator rng) {
+    private TrainState(DiTConfig config, TrainOptions o, Generator rng, Device device) {
         this.config = config;
         this.rng = rng;
-        this.model = DiT.create(config, rng);
+        this.device = device;
+        // Initialised on the CPU from the seed, then moved, as the official code does: the same
+        // start on every device. Moved before AdamW makes its moments (zeros_like follows each parameter).
+        this.model = DiT.create(config, rng).moveTo(device);
         model.useGenerator(rng);
-        this.ema = new DiT(config);
+        this.ema = new DiT(config).moveTo(device);
         this.params = new ArrayList<>(StateDicts.of(model).values());
         List<Tensor> emaParams = new ArrayList<>(StateDicts.of(ema).values());
         for (Tensor p : emaParams) p.requires_grad_(false);
@@ -56,9 +64,14 @@ public final class TrainState {
         ema.eval();
     }
 
-    /** A new run; the seed per rank is the official {@code global_seed * world_size + rank}. */
+    /** A new run on {@code o.device}; the seed per rank is the official {@code global_seed * world_size + rank}. */
     public static TrainState fresh(DiTConfig config, TrainOptions o, int rank, int worldSize) {
-        return new TrainState(config, o, torch.createCPUGenerator(o.globalSeed * worldSize + rank));
+        return fresh(config, o, rank, worldSize, Devices.of(o.device));
+    }
+
+    /** A new run on this rank's device. */
+    public static TrainState fresh(DiTConfig config, TrainOptions o, int rank, int worldSize, Device device) {
+        return new TrainState(config, o, torch.createCPUGenerator(o.globalSeed * worldSize + rank), device);
     }
 
     /**
@@ -73,7 +86,14 @@ public final class TrainState {
 
     // ------------------------------------------------------------------ checkpoints
 
+    /** Writes a checkpoint; tensors on another device are written from CPU copies, freed on return. */
     public void save(Path file, TrainOptions o) throws IOException {
+        try (Step s = Step.open()) {
+            write(file, o);
+        }
+    }
+
+    private void write(Path file, TrainOptions o) throws IOException {
         Map<String, Object> args = o.toMap();
         args.put("dit_config", new ObjectMapper().convertValue(config.toJson(), Map.class));
         Map<String, Object> ts = new LinkedHashMap<>();
@@ -101,12 +121,20 @@ public final class TrainState {
         return TrainOptions.fromMap(f.args());
     }
 
-    /** Restores a run from one of its checkpoints. */
+    /** Restores a run from one of its checkpoints, on {@code o.device}. */
     public static TrainState resume(Path file, TrainOptions o, DiTConfig config) throws IOException {
+        return resume(file, o, config, Devices.of(o.device));
+    }
+
+    /**
+     * Restores a run on {@code device}: the checkpoint is read into CPU tensors and copied into the
+     * model, EMA and optimizer state there, so a run moves between devices.
+     */
+    public static TrainState resume(Path file, TrainOptions o, DiTConfig config, Device device) throws IOException {
         CheckpointFile f = CheckpointFile.read(file, true);
         Map<?, ?> ts = (Map<?, ?>) f.top().get("train_state");
         if (ts == null) throw new CheckpointException(file + ": not a dit4j training checkpoint (no train_state)");
-        TrainState s = new TrainState(config, o, torch.createCPUGenerator(0));
+        TrainState s = new TrainState(config, o, torch.createCPUGenerator(0), device);
         s.model.load(f.section("model"), file + " [model]");
         s.ema.load(f.section("ema"), file + " [ema]");
         if (!(f.top().get("opt") instanceof Map<?, ?> opt)) throw new CheckpointException(file + ": has no optimizer state 'opt'");

@@ -1,6 +1,7 @@
 package dit4j.train;
 
 import dit4j.diffusion.GaussianDiffusion;
+import dit4j.runtime.Devices;
 import dit4j.runtime.Precision;
 import dit4j.runtime.Step;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -75,6 +76,8 @@ public final class TrainStep {
         try (Step s = Step.open()) {
             long n = x.size(0);
             GeneratorOptional g = new GeneratorOptional(state.rng);
+            // Every draw is made on the CPU generator and then moved to the device: a CPU generator
+            // cannot draw CUDA tensors, and so a seed gives the same run on every device.
             if (transport != null) {
                 // SiT's order of draws: x0 = randn_like(x1), then t (uniform: rand(N) * (t1 - t0) + t0)
                 Tensor x0 = torch.randn(x.sizes().vec().get(), g, new TensorOptions(ScalarType.Float));
@@ -90,10 +93,13 @@ public final class TrainStep {
 
     /**
      * One step with the given timesteps and noise (label dropout still draws from the state's
-     * generator); for a flow objective t are float times and noise is x0.
+     * generator); for a flow objective t are float times and noise is x0. Tensors given on
+     * another device (the data loader's CPU batch) are moved to the state's.
      */
-    public double[] run(Tensor x, Tensor y, Tensor t, Tensor noise, double lr, double emaDecay) {
+    public double[] run(Tensor xIn, Tensor yIn, Tensor tIn, Tensor noiseIn, double lr, double emaDecay) {
         try (Step s = Step.open()) {
+            Tensor x = Devices.to(xIn, state.device), y = Devices.to(yIn, state.device);
+            Tensor t = Devices.to(tIn, state.device), noise = Devices.to(noiseIn, state.device);
             double[] terms = new double[3];
             CheckpointedForward checkpointed = gradCheckpoint ? new CheckpointedForward(state.model, state.rng, precision) : null;
             java.util.function.Supplier<Tensor> lossFn = () -> {
@@ -104,7 +110,7 @@ public final class TrainStep {
                         if (checkpointed != null) {
                             out = checkpointed.forward(xt, tt, y).to(ScalarType.Float);
                         } else {
-                            try (Precision.Region r = precision.autocast()) {
+                            try (Precision.Region r = precision.autocast(state.device)) {
                                 out = state.model.forward(xt, tt, y).to(ScalarType.Float);
                             }
                         }
@@ -115,7 +121,7 @@ public final class TrainStep {
                 }
                 GaussianDiffusion.Losses l = diffusion.trainingLosses((xt, tt) -> {
                     if (checkpointed != null) return checkpointed.forward(xt, tt, y).to(ScalarType.Float);
-                    try (Precision.Region r = precision.autocast()) {
+                    try (Precision.Region r = precision.autocast(state.device)) {
                         return state.model.forward(xt, tt, y).to(ScalarType.Float);
                     }
                 }, x, t, noise);

@@ -7,6 +7,7 @@ import dit4j.dist.Job;
 import dit4j.io.CheckpointException;
 import dit4j.io.CheckpointFile;
 import dit4j.model.DiTConfig;
+import dit4j.runtime.Devices;
 import dit4j.vae.AutoencoderKL;
 import dit4j.vae.EncodingDataset;
 import dit4j.vae.VaeFiles;
@@ -52,7 +53,7 @@ public final class Training {
         DiTConfig config = model.build(data.imageSize(), data.channels(), data.numClasses());
         o.model = config.displayName();
         o.classNames = data.classNames();
-        TrainState state = TrainState.fresh(config, o, job.rank(), job.worldSize());
+        TrainState state = TrainState.fresh(config, o, job.rank(), job.worldSize(), Devices.of(job.device(o.device)));
         RunDir run = new RunDir(job.folderFromRank0(() -> {
             RunDir r = o.runDir != null ? new RunDir(Path.of(o.runDir)) : RunDir.next(Path.of(o.resultsDir), config.displayName());
             if (r.latestCheckpoint().isPresent()) {
@@ -83,7 +84,7 @@ public final class Training {
 
     /**
      * Continues the run of a checkpoint (or the latest one of a run folder). The recorded options
-     * stand; {@code overrides} may change how long to run and how often to log or save.
+     * stand; {@code overrides} may change how long to run, how often to log or save, and the device.
      */
     public static Training resume(Path checkpointOrRun, UnaryOperator<TrainOptions> overrides, Long newTotalSteps, Consumer<String> warn, Job job) throws Exception {
         Path ckpt = resolveCheckpoint(checkpointOrRun);
@@ -103,7 +104,7 @@ public final class Training {
         ImageDataset data = openData(o, warn);
         checkBatch(data, o, job);
         TrainEval.check(o);
-        TrainState state = TrainState.resume(ckpt, o, config);
+        TrainState state = TrainState.resume(ckpt, o, config, Devices.of(job.device(o.device)));
         if (job.worldSize() > 1) state.reseedForRank(o.globalSeed, job.rank(), job.worldSize());
         // A new length given on resume replaces the recorded one (the schedule then spans the new length).
         if (newTotalSteps != null) state.totalSteps = newTotalSteps;

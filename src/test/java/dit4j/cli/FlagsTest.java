@@ -84,6 +84,7 @@ class FlagsTest {
             {"train", "--data-path", data.toString(), "--device", "cuda"},
             {"train", "--data-path", data.toString(), "--depth", "1", "--hidden-size", "32", "--num-heads", "2", "--patch", "3", "--global-batch-size", "8"},
             {"bench", "--seconds", "0"},
+            {"bench", "--device", "cuda:1", "--seconds", "1"},
             {"info", "--image-size", "25"},
         };
         for (String[] args : bad) {
@@ -94,6 +95,16 @@ class FlagsTest {
             assertTrue(r.err().contains("--help"), r.err());
         }
         assertFalse(Files.exists(tmp.resolve("results")), "no run folder for a run that cannot start");
+    }
+
+    @Test
+    void cudaOnThisCpuBuildSaysHowToGetIt() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("d"), 16, 8, 4, 4);
+        for (String[] args : new String[][] {{"train", "--data-path", data.toString(), "--device", "cuda"}, {"bench", "--mode", "sample", "--device", "cuda:0"}}) {
+            Cli.Result r = Cli.run(args);
+            assertEquals(2, r.exit(), r.err());
+            assertTrue(r.err().contains("CPU natives") && r.err().contains("mvn -Pcuda package"), r.err());
+        }
     }
 
     @Test

@@ -29,6 +29,19 @@ class DiffusionTest {
     }
 
     @Test
+    void deviceLookupsEqualTheHostOnes() {
+        // Off the CPU, extract and mapTimesteps index on the device; the same lookups on CPU tensors.
+        GaussianDiffusion d = DiffusionConfig.defaults().create("25");
+        Tensor t = Tensors.longs(0, 3, 24, 7);
+        Tensor like = torch.zeros(4, 2, 2, 2);
+        for (double[] table : new double[][] {d.sqrtAlphasCumprod, d.posteriorLogVarianceClipped, d.betas}) {
+            assertArrayEquals(Tensors.toFloats(d.extract(table, t, like)), Tensors.toFloats(GaussianDiffusion.indexed(table, t)));
+        }
+        assertArrayEquals(new long[] {0, 125, 999, 291}, Tensors.toLongs(d.mapTimesteps(t)));
+        assertArrayEquals(Tensors.toLongs(d.mapTimesteps(t)), Tensors.toLongs(GaussianDiffusion.indexed(Tensors.longs(d.timestepMap), t)));
+    }
+
+    @Test
     void schedulesMatchNumpy() {
         double[] lin = BetaSchedule.named("linear", 1000);
         assertEquals(1e-4, lin[0], 0);
