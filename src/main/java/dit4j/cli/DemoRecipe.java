@@ -15,7 +15,9 @@ final class DemoRecipe {
     static final int SAMPLES_PER_CLASS = 10;
 
     static DiTConfig model(int inputSize, int channels, int classes) {
-        return new DiTConfig(inputSize, 4, channels, 192, 6, 3, 4.0, 0.1, classes, true);
+        // Depth 4, width 128: 2.7x the images/s of depth 6, width 192, which a 15-minute budget on a
+        // busy 2-core machine needs more than the capacity (docs/demo.md).
+        return new DiTConfig(inputSize, 4, channels, 128, 4, 2, 4.0, 0.1, classes, true);
     }
 
     static String describe(DiTConfig c) {
@@ -29,7 +31,7 @@ final class DemoRecipe {
         o.globalBatchSize = 64;
         o.steps = 1_000_000;             // the time budget decides
         o.minutes = Math.max(minutes / 2, minutes - 1.0);   // leave up to a minute for sampling
-        o.lr = 1e-3;
+        o.lr = 2e-3;                     // at 2,600 steps: 95.9% agreement against 85.5% with 1e-3
         o.warmupSteps = 200;
         o.lrSchedule = "cosine";
         o.minLrRatio = 0.05;
