@@ -170,7 +170,7 @@ public final class GaussianDiffusion {
             v[i] = (float) arr[(int) idx[i]];
         }
         Tensor out = Tensors.floats(v, shape);
-        return like.device().is_cpu() ? out : out.to(like.device(), out.scalar_type());
+        return dit4j.runtime.Devices.to(out, like.device());
     }
 
     /** The base-schedule timesteps the model sees for indices of this schedule. */

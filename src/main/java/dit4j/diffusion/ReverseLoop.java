@@ -28,9 +28,7 @@ final class ReverseLoop {
             try (Step s = Step.open(); InferenceMode guard = new InferenceMode()) {
                 long[] idx = new long[(int) n];
                 Arrays.fill(idx, i);
-                Tensor t = Tensors.longs(idx);
-                if (!img.device().is_cpu()) t = t.to(img.device(), t.scalar_type());
-                img.copy_(step.apply(img, t));
+                img.copy_(step.apply(img, dit4j.runtime.Devices.to(Tensors.longs(idx), img.device())));
             }
             progress.onStep(numTimesteps - i, numTimesteps);
         }

@@ -136,7 +136,7 @@ public final class ShardedSampling {
                     long[] dims = like.sizes().vec().get();
                     Tensor real = pad(IndexedNoise.randn(gens, dims, like.scalar_type().intern()), rows);
                     Tensor all = dims[0] == 2L * rows ? cat(0, real, real) : real;
-                    return like.device().is_cpu() ? all : all.to(like.device(), all.scalar_type());
+                    return dit4j.runtime.Devices.to(all, like.device());
                 };
                 Tensor x0 = generation.sampleBatch(sampler, z, y, noise, options,
                         (k, n) -> progress.onStep(done + k, total)).narrow(0, 0, idx.length);
@@ -154,7 +154,7 @@ public final class ShardedSampling {
     }
 
     private Tensor onDevice(Tensor t) {
-        return device == null ? t : t.to(device, t.scalar_type());
+        return device == null ? t : dit4j.runtime.Devices.to(t, device);
     }
 
     /** {@code t} with zero rows appended up to {@code rows}. */
