@@ -116,9 +116,13 @@ public final class TrainOptions {
         if (objective.equals("flow")) {
             try {
                 transport();
+            } catch (IllegalArgumentException e) {
+                throw new OptionException("--path/--prediction/--loss-weight: " + e.getMessage());
+            }
+            try {
                 dit4j.flow.TimeSampling.parse(flowTimeSampling);
             } catch (IllegalArgumentException e) {
-                throw new OptionException("--path/--prediction/--loss-weight/--t-sampling: " + e.getMessage());
+                throw new OptionException("--t-sampling: " + e.getMessage());
             }
             // a flow run's recorded sampling defaults: Heun on the probability-flow ODE
             if (sampleSampler.equals("ddpm") || sampleSampler.equals("ddim")) {
