@@ -49,11 +49,21 @@ public final class ConfigInference {
      * The blocks' conditioning design from the first block's parameter names, or null if there is
      * no block. adaLN has adaLN-Zero's parameters, so its weights read as adaLN-Zero (the official
      * design): adaLN checkpoints record their design, or take {@code --block adaln}.
+     *
+     * @throws IllegalArgumentException if the regression is not [6D, D], such as the four vectors
+     *     of adaLN checkpoints written before adaLN took adaLN-Zero's six
      */
     public static Arch.Block blockOf(java.util.Set<String> keys, java.util.function.Function<String, long[]> shape) {
         if (!keys.contains("blocks.0.attn.qkv.weight")) return null;
         if (keys.contains("blocks.0.cross_attn.q_linear.weight")) return Arch.Block.CROSS_ATTENTION;
-        if (!keys.contains("blocks.0.adaLN_modulation.1.weight")) return Arch.Block.IN_CONTEXT;
+        String key = "blocks.0.adaLN_modulation.1.weight";
+        if (!keys.contains(key)) return Arch.Block.IN_CONTEXT;
+        long[] s = shape.apply(key);
+        if (s.length != 2 || s[0] != 6 * s[1]) {
+            String old = s.length == 2 && s[0] == 4 * s[1] ? " (four vectors: a dit4j adaLN checkpoint from before adaLN regressed adaLN-Zero's six)" : "";
+            String want = s.length == 2 ? " = [" + 6 * s[1] + ", " + s[1] + "]" : "";
+            throw new IllegalArgumentException("'" + key + "' has shape " + Arrays.toString(s) + ", expected [6D, D]" + want + old);
+        }
         return Arch.Block.ADALN_ZERO;
     }
 

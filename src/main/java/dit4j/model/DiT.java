@@ -102,7 +102,12 @@ public final class DiT extends Module {
     }
 
     private void load(Map<String, Tensor> sd, String source, boolean adopt) throws CheckpointException {
-        Arch.Block theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)));
+        Arch.Block theirs;
+        try {
+            theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(source + ": " + e.getMessage());
+        }
         // adaLN has adaLN-Zero's parameters: weights that read as adaLN-Zero may be either.
         boolean fits = theirs == config.block() || theirs == Arch.Block.ADALN_ZERO && config.block() == Arch.Block.ADALN;
         if (theirs != null && !fits) {

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dit4j.io.CheckpointException;
+import dit4j.io.PtWriter;
 import dit4j.io.StateDicts;
 import dit4j.runtime.Tensors;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -18,6 +20,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ArchTest {
     static final DiTConfig SMALL = new DiTConfig(8, 2, 4, 32, 2, 2, 2.0, 0.1, 10, true);
@@ -65,6 +68,26 @@ class ArchTest {
         assertArrayEquals(new long[] {6 * 32, 32}, s.get("blocks.0.adaLN_modulation.1.weight"));
         // Weights that read as adaLN-Zero load into an adaLN model (given by a record or --block adaln).
         adaln.load(StateDicts.of(new DiT(SMALL)), "ck.pt");
+    }
+
+    /** adaLN weights of the older four-vector regression: one line naming the tensor and both shapes, whether inferred or recorded. */
+    @Test
+    void fourVectorRegressionsAreRefused(@TempDir Path tmp) throws Exception {
+        Map<String, Tensor> sd = new LinkedHashMap<>(StateDicts.of(new DiT(SMALL.withArch(Arch.OFFICIAL.withBlock(Arch.Block.ADALN)))));
+        for (int i = 0; i < SMALL.depth(); i++) {
+            for (String p : new String[] {"weight", "bias"}) {
+                String k = "blocks." + i + ".adaLN_modulation.1." + p;
+                sd.put(k, sd.get(k).narrow(0, 0, 4 * 32).clone());
+            }
+        }
+        String want = "'blocks.0.adaLN_modulation.1.weight' has shape [128, 32], expected [6D, D] = [192, 32] (four vectors: a dit4j adaLN checkpoint";
+        Path f = tmp.resolve("old.pt");
+        PtWriter.save(f, PtWriter.ordered(sd));
+        CheckpointException inferred = assertThrows(CheckpointException.class, () -> Pretrained.load(f, null, true, 0));
+        assertTrue(inferred.getMessage().startsWith(f + ": " + want), inferred.getMessage());
+        DiT adaln = new DiT(SMALL.withArch(Arch.OFFICIAL.withBlock(Arch.Block.ADALN)));
+        CheckpointException recorded = assertThrows(CheckpointException.class, () -> adaln.load(sd, "ck.pt"));
+        assertTrue(recorded.getMessage().startsWith("ck.pt: " + want) && !recorded.getMessage().contains("\n"), recorded.getMessage());
     }
 
     /** adaLN uses chunks 0, 1, 3, 4 (shift, scale); the gate rows 2 and 5 get no gradient. */
