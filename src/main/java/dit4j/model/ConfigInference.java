@@ -48,7 +48,7 @@ public final class ConfigInference {
     /**
      * The blocks' conditioning design from the first block's parameter names, or null if there is
      * no block. adaLN has adaLN-Zero's parameters, so its weights read as adaLN-Zero (the official
-     * design): adaLN checkpoints record their design, or take {@code --block adaln}.
+     * design): dit4j's adaLN checkpoints record their design, and a given configuration decides too.
      *
      * @throws IllegalArgumentException if the regression is not [6D, D], such as the four vectors
      *     of adaLN checkpoints written before adaLN took adaLN-Zero's six

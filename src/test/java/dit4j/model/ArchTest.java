@@ -66,7 +66,7 @@ class ArchTest {
         assertEquals(zero.keySet(), s.keySet());
         for (String k : zero.keySet()) assertArrayEquals(zero.get(k), s.get(k), k);
         assertArrayEquals(new long[] {6 * 32, 32}, s.get("blocks.0.adaLN_modulation.1.weight"));
-        // Weights that read as adaLN-Zero load into an adaLN model (given by a record or --block adaln).
+        // Weights that read as adaLN-Zero load into an adaLN model (from a checkpoint's record or a given configuration).
         adaln.load(StateDicts.of(new DiT(SMALL)), "ck.pt");
     }
 
