@@ -117,7 +117,11 @@ class CrossAttention(nn.Module):
 
 
 class AdaLNBlock(nn.Module):
-    """The paper's adaLN block: scale and shift regressed from c, no gates."""
+    """The paper's adaLN block: scale and shift regressed from c, no gates.
+
+    The regression is adaLN-Zero's (six vectors, the official chunk order) with the gates unused:
+    the paper gives adaLN adaLN-Zero's Gflops (Figure 5), which only a six-vector regression has.
+    """
 
     def __init__(self, dim, heads, mlp_hidden, arch, rope):
         super().__init__()
@@ -125,10 +129,10 @@ class AdaLNBlock(nn.Module):
         self.attn = attention(dim, heads, arch, rope)
         self.norm2 = norm_layer(arch["norm"], dim, False)
         self.mlp = feed_forward(dim, mlp_hidden, arch)
-        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 4 * dim))
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
     def forward(self, x, c, cond):
-        shift_msa, scale_msa, shift_mlp, scale_mlp = self.adaLN_modulation(c).chunk(4, dim=1)
+        shift_msa, scale_msa, _, shift_mlp, scale_mlp, _ = self.adaLN_modulation(c).chunk(6, dim=1)
         x = x + self.attn(models.modulate(self.norm1(x), shift_msa, scale_msa))
         return x + self.mlp(models.modulate(self.norm2(x), shift_mlp, scale_mlp))
 

@@ -45,14 +45,26 @@ public final class ConfigInference {
         return new Arch(block != null ? block : Arch.Block.ADALN_ZERO, qk, Arch.Pos.SINCOS, mlp, norm);
     }
 
-    /** The blocks' conditioning design from the first block's parameter names, or null if there is no block. */
+    /**
+     * The blocks' conditioning design from the first block's parameter names, or null if there is
+     * no block. adaLN has adaLN-Zero's parameters, so its weights read as adaLN-Zero (the official
+     * design): dit4j's adaLN checkpoints record their design, and a given configuration decides too.
+     *
+     * @throws IllegalArgumentException if the regression is not [6D, D], such as the four vectors
+     *     of adaLN checkpoints written before adaLN took adaLN-Zero's six
+     */
     public static Arch.Block blockOf(java.util.Set<String> keys, java.util.function.Function<String, long[]> shape) {
         if (!keys.contains("blocks.0.attn.qkv.weight")) return null;
         if (keys.contains("blocks.0.cross_attn.q_linear.weight")) return Arch.Block.CROSS_ATTENTION;
-        long[] ada = keys.contains("blocks.0.adaLN_modulation.1.weight") ? shape.apply("blocks.0.adaLN_modulation.1.weight") : null;
-        if (ada == null) return Arch.Block.IN_CONTEXT;
-        // (k * D, D): four vectors for adaLN, six for adaLN-Zero, whatever the width.
-        return ada.length == 2 && ada[0] == 4L * ada[1] ? Arch.Block.ADALN : Arch.Block.ADALN_ZERO;
+        String key = "blocks.0.adaLN_modulation.1.weight";
+        if (!keys.contains(key)) return Arch.Block.IN_CONTEXT;
+        long[] s = shape.apply(key);
+        if (s.length != 2 || s[0] != 6 * s[1]) {
+            String old = s.length == 2 && s[0] == 4 * s[1] ? " (four vectors: a dit4j adaLN checkpoint from before adaLN regressed adaLN-Zero's six)" : "";
+            String want = s.length == 2 ? " = [" + 6 * s[1] + ", " + s[1] + "]" : "";
+            throw new IllegalArgumentException("'" + key + "' has shape " + Arrays.toString(s) + ", expected [6D, D]" + want + old);
+        }
+        return Arch.Block.ADALN_ZERO;
     }
 
     /** The MLP ratio whose SwiGLU width (2/3 of the MLP's, rounded down) is {@code width}: a multiple of 1/4 if one fits. */

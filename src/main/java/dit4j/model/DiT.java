@@ -102,8 +102,15 @@ public final class DiT extends Module {
     }
 
     private void load(Map<String, Tensor> sd, String source, boolean adopt) throws CheckpointException {
-        Arch.Block theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)));
-        if (theirs != null && theirs != config.block()) {
+        Arch.Block theirs;
+        try {
+            theirs = ConfigInference.blockOf(sd.keySet(), k -> Tensors.shape(sd.get(k)));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(source + ": " + e.getMessage());
+        }
+        // adaLN has adaLN-Zero's parameters: weights that read as adaLN-Zero may be either.
+        boolean fits = theirs == config.block() || theirs == Arch.Block.ADALN_ZERO && config.block() == Arch.Block.ADALN;
+        if (theirs != null && !fits) {
             throw new CheckpointException(source + ": the weights are of a DiT with " + theirs.id() + " blocks, but the model has "
                     + config.block().id() + " blocks (the checkpoint's recorded configuration, or --block " + theirs.id() + ")");
         }

@@ -7,8 +7,9 @@ package dit4j.model;
  * them: every linear layer, the patch projection, and the two attention matmuls (QK^T and AV).
  * Elementwise work (norms, activations, softmax, modulation, rotary embeddings) is left out.
  * For the paper's designs this gives its Figure 5 numbers for DiT-XL/2 at 256 px: adaLN-Zero
- * 118.6, in-context 119.4 (every block sees T + 2 tokens), cross-attention 137.6 (q and output
- * projections over T tokens, k and v over 2, attention of T queries to 2 keys).
+ * and adaLN 118.6 (the same six-vector regression), in-context 119.4 (every block sees T + 2
+ * tokens), cross-attention 137.6 (q and output projections over T tokens, k and v over 2,
+ * attention of T queries to 2 keys).
  */
 public final class ModelStats {
     private ModelStats() {}
@@ -25,8 +26,8 @@ public final class ModelStats {
         long block = attention + feedForwardParams(c);
         boolean rms = a.norm() == Arch.NormKind.RMSNORM;
         block += switch (a.block()) {
-            case ADALN_ZERO -> d * 6 * d + 6 * d;
-            case ADALN -> d * 4 * d + 4 * d;
+            // adaLN regresses adaLN-Zero's six vectors and leaves the gates unused.
+            case ADALN_ZERO, ADALN -> d * 6 * d + 6 * d;
             case IN_CONTEXT -> 2 * normParams(rms, d);
             case CROSS_ATTENTION -> 3 * normParams(rms, d) + (d * d + d) + (d * 2 * d + 2 * d) + (d * d + d);
         };
@@ -58,8 +59,7 @@ public final class ModelStats {
         double attention = n * (3 * d * d + d * d) + 2 * n * n * d;
         double ffn = n * feedForwardMacsPerToken(c);
         double block = attention + ffn + switch (a.block()) {
-            case ADALN_ZERO -> 6 * d * d;
-            case ADALN -> 4 * d * d;
+            case ADALN_ZERO, ADALN -> 6 * d * d;
             case IN_CONTEXT -> 0;
             // q and output projections of the T tokens, k and v of the 2 context tokens, T x 2 attention.
             case CROSS_ATTENTION -> t * 2 * d * d + 2 * 2 * d * d + 2 * t * 2 * d;

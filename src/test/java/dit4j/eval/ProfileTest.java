@@ -34,9 +34,9 @@ class ProfileTest {
     }
 
     @Test
-    void adaLNRegressesFourVectorsAndAddsPlainResiduals() {
+    void adaLNRegressesSixVectorsAndAddsPlainResiduals() {
         Map<String, Integer> p = counts(arch(Arch.Block.ADALN), false);
-        assertEquals(2, p.get("adaLN_modulation (SiLU, Linear D->4D)"));
+        assertEquals(2, p.get("adaLN_modulation (SiLU, Linear D->6D)"));
         assertEquals(4, p.get("residual add"));
         assertTrue(!p.containsKey("gated residual"));
     }

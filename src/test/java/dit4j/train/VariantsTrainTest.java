@@ -69,8 +69,9 @@ class VariantsTrainTest {
         for (var e : StateDicts.of(a.ema).entrySet()) assertArrayEquals(Tensors.toFloats(e.getValue()), Tensors.toFloats(StateDicts.of(p.model()).get(e.getKey())), e.getKey());
         assertEquals(config.outChannels(), run(p, config.inputSize()).size(1));
 
-        // The same weights refuse to load as another design, naming both.
-        Arch.Block other = config.block() == Arch.Block.ADALN_ZERO ? Arch.Block.IN_CONTEXT : Arch.Block.ADALN_ZERO;
+        // The same weights refuse to load as another design, naming both (adaLN's parameters are adaLN-Zero's).
+        boolean ada = config.block() == Arch.Block.ADALN_ZERO || config.block() == Arch.Block.ADALN;
+        Arch.Block other = ada ? Arch.Block.IN_CONTEXT : Arch.Block.ADALN_ZERO;
         CheckpointException e = assertThrows(CheckpointException.class,
                 () -> Pretrained.load(ckpt, config.withArch(config.arch().withBlock(other)), true, 0));
         assertTrue(e.getMessage().contains(config.block().id()) && e.getMessage().contains(other.id()), e.getMessage());
