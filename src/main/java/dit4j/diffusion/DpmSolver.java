@@ -1,11 +1,10 @@
 package dit4j.diffusion;
 
 import static dit4j.runtime.TensorMath.add;
-import static dit4j.runtime.TensorMath.div;
 import static dit4j.runtime.TensorMath.mul;
 import static dit4j.runtime.TensorMath.sub;
 
-import dit4j.diffusion.VpSchedule.SkipType;
+import dit4j.diffusion.NoiseSchedule.SkipType;
 import dit4j.runtime.Step;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,26 +20,27 @@ import org.bytedeco.pytorch.global.torch;
  * lower_order_final=True)} computes it: data prediction, no thresholding, a deterministic ODE
  * solver with one model evaluation per step.
  *
- * <p>The model is called with continuous timesteps {@code (t - 1/N) * 1000} (float tensors) and
- * only its first C output channels, the noise (or x_0) prediction, are used. Guidance is the denoiser's
+ * <p>The schedule says what the model is fed ({@code (t - 1/N) * 1000} for the discrete DDPM
+ * schedules, SiT's t for a flow) and how its first C output channels (noise, x_0, velocity or
+ * score) become the data prediction. Guidance is the denoiser's
  * business: {@code dit4j.eval.Verify} wraps the model as the reference's {@code model_wrapper}
  * does, {@code dit4j.sample.Generation} with the DiT's {@code forward_with_cfg}.
  *
  * <p>Quirk kept from the reference: {@code lower_order_final} lowers the order of the last steps
  * only when there are fewer than 10 steps; at 20 steps every step after the warm-up has the full order.
+ * A step into the data end itself (sigma = 0, a flow's t = 1) is first order whatever the count:
+ * the multistep correction grows without bound as lambda goes to +inf (diffusers' multistep solver
+ * does the same for a final sigma of zero). A start at pure noise (alpha = 0, lambda = -inf) needs
+ * no rule: the updates' limits there are what IEEE arithmetic gives.
  */
 public final class DpmSolver implements Sampler {
-    private final VpSchedule ns;
+    private final NoiseSchedule ns;
     private final int steps;
     private final int order;
     private final SkipType skip;
     private final boolean lowerOrderFinal;
-    private final boolean predictXstart;
 
-    /**
-     * @param predictXstart the model predicts x_0 ({@code model_type='x_start'}) rather than the noise
-     */
-    public DpmSolver(VpSchedule schedule, int steps, int order, SkipType skip, boolean lowerOrderFinal, boolean predictXstart) {
+    public DpmSolver(NoiseSchedule schedule, int steps, int order, SkipType skip, boolean lowerOrderFinal) {
         if (order < 1 || order > 3) throw new IllegalArgumentException("DPM-Solver order must be 1, 2 or 3, got " + order);
         if (steps < order) throw new IllegalArgumentException("DPM-Solver needs at least as many steps as its order (" + order + "), got " + steps);
         this.ns = schedule;
@@ -48,18 +48,13 @@ public final class DpmSolver implements Sampler {
         this.order = order;
         this.skip = skip;
         this.lowerOrderFinal = lowerOrderFinal;
-        this.predictXstart = predictXstart;
     }
 
-    /**
-     * x_0 = (x - sigma_t eps) / alpha_t, optionally clamped to [-1, 1] (a correcting_x0_fn). An
-     * x_0 model's output is used as it is: the reference converts it to noise and back, which is
-     * the identity up to rounding.
-     */
+    /** The schedule's data prediction at (x, t), optionally clamped to [-1, 1] (a correcting_x0_fn). */
     private Tensor dataPrediction(Denoiser model, Tensor x, double t, boolean clip) {
         Tensor out = model.apply(x, ns.modelInputTime(t, x.size(0), skip.float32Times()));
         Tensor pred = out.size(1) == x.size(1) ? out : out.narrow(1, 0, x.size(1));
-        Tensor x0 = predictXstart ? pred : div(sub(x, mul(ns.marginalStd(t), pred)), ns.marginalAlpha(t));
+        Tensor x0 = ns.dataPrediction(pred, x, t);
         if (clip) x0 = torch.clamp(x0, new ScalarOptional(new Scalar(-1.0)), new ScalarOptional(new Scalar(1.0)));
         return x0;
     }
@@ -117,7 +112,7 @@ public final class DpmSolver implements Sampler {
         };
     }
 
-    /** The times from 1 to 1/N that the solver visits. */
+    /** The times from noise to data that the solver visits. */
     public double[] timeSteps() {
         return ns.timeSteps(skip, steps);
     }
@@ -150,6 +145,7 @@ public final class DpmSolver implements Sampler {
         for (int step = order; step <= steps; step++) {
             double t = ts[step];
             int stepOrder = lowerOrderFinal && steps < 10 ? Math.min(order, steps + 1 - step) : order;
+            if (ns.isDataEnd(t)) stepOrder = 1;
             try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
                 x.copy_(update(x, modelPrev, tPrev, t, stepOrder));
                 // shift the history by one; the oldest buffer takes the newest value

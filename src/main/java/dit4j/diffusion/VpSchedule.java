@@ -1,5 +1,9 @@
 package dit4j.diffusion;
 
+import static dit4j.runtime.TensorMath.div;
+import static dit4j.runtime.TensorMath.mul;
+import static dit4j.runtime.TensorMath.sub;
+
 import dit4j.runtime.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -15,7 +19,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * cosine schedule) the table is cut, and N becomes the shorter length, so the time grid and the
  * model's input times are those of the shorter table.
  */
-public final class VpSchedule {
+public final class VpSchedule implements NoiseSchedule {
     private static final double CLIPPED_LAMBDA = -5.1;
 
     /** Length of the (possibly cut) table: the N of t_n = (n + 1) / N. */
@@ -24,7 +28,16 @@ public final class VpSchedule {
     private final double[] tArray;
     private final double[] logAlpha;
 
+    /** The model predicts x_0 ({@code model_type='x_start'}) rather than the noise. */
+    private final boolean predictXstart;
+
+    /** A noise-predicting model's schedule. */
     public VpSchedule(double[] betas) {
+        this(betas, false);
+    }
+
+    public VpSchedule(double[] betas, boolean predictXstart) {
+        this.predictXstart = predictXstart;
         int n = betas.length;
         double[] la = new double[n];
         double acc = 0;
@@ -52,15 +65,18 @@ public final class VpSchedule {
         return interpolate(t, tArray, logAlpha, totalN, false);
     }
 
+    @Override
     public double marginalAlpha(double t) {
         return Math.exp(marginalLogMeanCoeff(t));
     }
 
+    @Override
     public double marginalStd(double t) {
         return Math.sqrt(1 - Math.exp(2 * marginalLogMeanCoeff(t)));
     }
 
-    /** lambda_t = log alpha_t - log sigma_t, the half log-SNR. */
+    /** lambda_t = log alpha_t - log sigma_t, the half log-SNR, as the reference computes it. */
+    @Override
     public double marginalLambda(double t) {
         double lmc = marginalLogMeanCoeff(t);
         return lmc - 0.5 * Math.log(1 - Math.exp(2 * lmc));
@@ -104,28 +120,8 @@ public final class VpSchedule {
         return yp[j] + (x - xp[j]) * (yp[j + 1] - yp[j]) / (xp[j + 1] - xp[j]);
     }
 
-    /** Time grids of {@code DPM_Solver.get_time_steps} from T = 1 to t_0 = 1/N. */
-    public enum SkipType {
-        TIME_UNIFORM("time_uniform"), LOG_SNR("logSNR"), TIME_QUADRATIC("time_quadratic");
-
-        public final String reference;
-
-        SkipType(String reference) {
-            this.reference = reference;
-        }
-
-        public static SkipType parse(String s) {
-            for (SkipType k : values()) if (k.reference.equalsIgnoreCase(s) || k.name().equalsIgnoreCase(s)) return k;
-            throw new IllegalArgumentException("unknown DPM-Solver skip type '" + s + "': expected time_uniform, logSNR or time_quadratic");
-        }
-
-        /** time_uniform and time_quadratic grids are float32 tensors in the reference, logSNR's float64. */
-        boolean float32Times() {
-            return this != LOG_SNR;
-        }
-    }
-
     /** The n + 1 times from 1 down to 1/N. */
+    @Override
     public double[] timeSteps(SkipType skip, int n) {
         double tT = 1.0, t0 = 1.0 / totalN;
         switch (skip) {
@@ -152,10 +148,20 @@ public final class VpSchedule {
      * The model's timestep for time t, {@code (t - 1/N) * 1000}, for a batch of {@code n}; in
      * float32 arithmetic when the reference's t is a float32 tensor.
      */
+    @Override
     public Tensor modelInputTime(double t, long n, boolean float32) {
         double v = float32 ? (float) ((float) ((float) t - (float) (1.0 / totalN)) * 1000f) : (t - 1.0 / totalN) * 1000.0;
         float[] vals = new float[(int) n];
         java.util.Arrays.fill(vals, (float) v);
         return Tensors.floats(vals, n);
+    }
+
+    /**
+     * x_0 = (x - sigma_t eps) / alpha_t. An x_0 model's output is used as it is: the reference
+     * converts it to noise and back, which is the identity up to rounding.
+     */
+    @Override
+    public Tensor dataPrediction(Tensor prediction, Tensor x, double t) {
+        return predictXstart ? prediction : div(sub(x, mul(marginalStd(t), prediction)), marginalAlpha(t));
     }
 }

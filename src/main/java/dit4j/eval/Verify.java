@@ -3,9 +3,11 @@ package dit4j.eval;
 import dit4j.diffusion.BetaSchedule;
 import dit4j.diffusion.DdimSampler;
 import dit4j.diffusion.DpmSolver;
+import dit4j.diffusion.NoiseSchedule;
 import dit4j.diffusion.VpSchedule;
 import dit4j.flow.FlowPath;
 import dit4j.flow.FlowSampler;
+import dit4j.flow.FlowSchedule;
 import dit4j.flow.Transport;
 import dit4j.diffusion.DdpmSampler;
 import dit4j.diffusion.Denoiser;
@@ -292,7 +294,8 @@ public final class Verify {
      * channels are the prediction, and guidance (unconditional half first) is on all of them; scale
      * 1 calls the model once, conditionally. The absolute tolerance is scaled by max(1, max|want|):
      * an eps model with random weights makes samples of size ~100, whose float32 rounding alone
-     * exceeds a fixed absolute tolerance where a value happens to be near zero.
+     * exceeds a fixed absolute tolerance where a value happens to be near zero. A flow file
+     * (metadata objective flow) runs the solver on its path ({@link FlowSchedule}) over SiT's model.
      */
     private static void dpm(DiT model, DiffusionConfig diffusion, Map<String, String> metadata, Checker c) {
         Tensor noise = c.input("dpm.noise", ScalarType.Float, 4);
@@ -300,26 +303,42 @@ public final class Verify {
         long steps = c.count("dpm.steps"), order = c.count("dpm.order");
         if (order > 3) throw new VectorException("tensor 'dpm.order' must be 1, 2 or 3, got " + order);
         double scale = c.scalar("dpm.scale");
-        VpSchedule.SkipType skip;
+        NoiseSchedule.SkipType skip;
         try {
-            skip = VpSchedule.SkipType.parse(metadata.getOrDefault("dpm_skip_type", "time_uniform"));
+            skip = NoiseSchedule.SkipType.parse(metadata.getOrDefault("dpm_skip_type", "time_uniform"));
         } catch (IllegalArgumentException e) {
             throw new VectorException("metadata 'dpm_skip_type': " + e.getMessage());
         }
-        long ch = noise.size(1);
+        NoiseSchedule schedule;
+        Denoiser guided;
         Tensor nulls = torch.full_like(y, new org.bytedeco.pytorch.Scalar(model.config.numClasses()));
-        // x_0 models are guided on x_0: the reference guides the noise it derives from x_0, which is linear in it
-        Denoiser eps = (x, t) -> model.forward(x, t, y).narrow(1, 0, ch);
-        Denoiser guided = scale == 1.0 ? eps : (x, t) -> {
-            Tensor out = model.forward(TensorMath.cat(0, x, x), TensorMath.cat(0, t, t), TensorMath.cat(0, nulls, y)).narrow(1, 0, ch);
-            Tensor[] halves = TensorMath.chunk(out, 2, 0);
-            return TensorMath.add(halves[0], TensorMath.mul(scale, TensorMath.sub(halves[1], halves[0])));
-        };
-        VpSchedule schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()));
-        Sampler sampler = new DpmSolver(schedule, (int) steps, (int) order, skip, true, diffusion.predictXstart());
-        Tensor out = sampler.sample(guided, noise, x -> {
-            throw new IllegalStateException("DPM-Solver++ draws no noise");
-        }, false, Sampler.Progress.NONE);
+        if ("flow".equals(metadata.get("objective"))) {
+            // a flow file: its path as the schedule, the model as SiT's forward, or forward_with_cfg
+            // over [x, x] and [y, null] keeping the first half
+            schedule = new FlowSchedule(transportOf(metadata));
+            Tensor yy = TensorMath.cat(0, y, nulls);
+            guided = scale == 1.0 ? sitForward(model, y) : (x, t) -> sitGuided(model, yy, scale)
+                    .apply(TensorMath.cat(0, x, x), TensorMath.cat(0, t, t)).narrow(0, 0, x.size(0));
+        } else {
+            long ch = noise.size(1);
+            // x_0 models are guided on x_0: the reference guides the noise it derives from x_0, which is linear in it
+            Denoiser eps = (x, t) -> model.forward(x, t, y).narrow(1, 0, ch);
+            guided = scale == 1.0 ? eps : (x, t) -> {
+                Tensor out = model.forward(TensorMath.cat(0, x, x), TensorMath.cat(0, t, t), TensorMath.cat(0, nulls, y)).narrow(1, 0, ch);
+                Tensor[] halves = TensorMath.chunk(out, 2, 0);
+                return TensorMath.add(halves[0], TensorMath.mul(scale, TensorMath.sub(halves[1], halves[0])));
+            };
+            schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()), diffusion.predictXstart());
+        }
+        Sampler sampler = new DpmSolver(schedule, (int) steps, (int) order, skip, true);
+        Tensor out;
+        try {
+            out = sampler.sample(guided, noise, x -> {
+                throw new IllegalStateException("DPM-Solver++ draws no noise");
+            }, false, Sampler.Progress.NONE);
+        } catch (IllegalArgumentException e) {
+            throw new VectorException("metadata 'dpm_skip_type': " + e.getMessage());
+        }
         c.compareScaled("dpm.sample", out);
     }
 

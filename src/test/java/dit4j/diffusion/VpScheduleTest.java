@@ -2,7 +2,7 @@ package dit4j.diffusion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dit4j.diffusion.VpSchedule.SkipType;
+import dit4j.diffusion.NoiseSchedule.SkipType;
 import org.junit.jupiter.api.Test;
 
 /**
