@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /** How to sample: sampler, steps, guidance, seed, batch. Unset values come from the checkpoint's run or the official sample.py. */
 public final class SamplingOptions {
-    @Option(names = "--sampler", description = "ddpm, ddim, or DPM-Solver++ dpm++2m, dpm++3m (add -logsnr for log-SNR spaced steps; use e.g. 20 steps); for flow checkpoints ode (Heun), ode-euler, ode-dopri5 or sde (Euler-Maruyama) (default: the run's, else ddpm).")
+    @Option(names = "--sampler", description = "ddpm, ddim, or DPM-Solver++ dpm++2m, dpm++3m (add -logsnr for log-SNR spaced steps; use e.g. 20 steps); for flow checkpoints also ode (Heun), ode-euler, ode-dopri5 or sde (Euler-Maruyama), and ddpm/ddim/dpm++ run on the flow's Gaussian path (default: the run's, else ddpm; a bare flow state dict: ode-dopri5).")
     String sampler;
 
     @Option(names = {"--num-sampling-steps", "--steps"}, paramLabel = "N", description = "Sampling steps (respacing), e.g. 250, 50 or ddim50 (default: the run's, else 250).")

@@ -50,13 +50,14 @@ final class Batcher implements AutoCloseable {
 
     /** Settings that must agree for requests to share a model call. */
     record Key(String sampler, String steps, double eta, double cfgScale, int cfgChannels, boolean clip, Precision precision,
-               double cfgLo, double cfgHi) {
-        static Key of(Generation.Options o) {
-            return new Key(o.sampler(), o.steps(), o.eta(), o.cfgScale(), o.cfgChannels(), o.clipDenoised(), o.precision(), o.cfgLo(), o.cfgHi());
+               double cfgLo, double cfgHi, boolean flow) {
+        static Key of(Generation.Options o, boolean flow) {
+            return new Key(o.sampler(), o.steps(), o.eta(), o.cfgScale(), o.cfgChannels(), o.clipDenoised(), o.precision(), o.cfgLo(), o.cfgHi(), flow);
         }
 
+        /** The official DDPM and DDIM steps; on a flow they are other samplers (Generation's), which run alone. */
         boolean batchable() {
-            return sampler.equals("ddpm") || sampler.equals("ddim");
+            return !flow && (sampler.equals("ddpm") || sampler.equals("ddim"));
         }
 
         boolean guided() {
@@ -83,10 +84,10 @@ final class Batcher implements AutoCloseable {
         int from, n, index, done, total;
         float[] out;
 
-        Work(long[] labels, Generation.Options options, Generator.Listener listener, Finisher finisher) {
+        Work(long[] labels, Generation.Options options, boolean flow, Generator.Listener listener, Finisher finisher) {
             this.labels = labels;
             this.options = options;
-            this.key = Key.of(options);
+            this.key = Key.of(options, flow);
             this.listener = listener;
             this.finisher = finisher;
         }
@@ -130,7 +131,7 @@ final class Batcher implements AutoCloseable {
     Work submit(long[] labels, Generation.Options o, Generator.Listener listener, Finisher finisher) {
         // Unknown samplers and bad respacings fail here, on the caller's thread, not in the engine.
         sampleModel.generation().sampler(o);
-        Work w = new Work(labels.clone(), o, listener, finisher);
+        Work w = new Work(labels.clone(), o, sampleModel.transport() != null, listener, finisher);
         synchronized (this) {
             if (closed) throw new IllegalStateException("the generator is closed");
             if (queue.size() >= limits.maxQueue()) {

@@ -2,6 +2,7 @@ package dit4j.sample;
 
 import static dit4j.runtime.TensorMath.cat;
 
+import dit4j.diffusion.AncestralSampler;
 import dit4j.diffusion.BetaSchedule;
 import dit4j.diffusion.DdimSampler;
 import dit4j.diffusion.DpmSolver;
@@ -11,6 +12,7 @@ import dit4j.diffusion.Denoiser;
 import dit4j.diffusion.DiffusionConfig;
 import dit4j.diffusion.GaussianDiffusion;
 import dit4j.diffusion.Guidance;
+import dit4j.diffusion.NoiseSchedule;
 import dit4j.diffusion.NoiseSource;
 import dit4j.diffusion.Sampler;
 import dit4j.OptionException;
@@ -37,7 +39,8 @@ public final class Generation {
 
     /**
      * @param sampler "ddpm", "ddim", or DPM-Solver++ multistep: "dpm++2m", "dpm++3m" (time-uniform
-     *     steps), "dpm++2m-logsnr", "dpm++3m-logsnr" (steps uniform in log-SNR)
+     *     steps), "dpm++2m-logsnr", "dpm++3m-logsnr" (steps uniform in log-SNR); for flow models
+     *     also SiT's "ode", "ode-euler", "ode-dopri5", "sde"
      * @param steps respaced number of steps (e.g. 250), or a respacing spec such as "ddim50"
      * @param eta DDIM noise (0: deterministic)
      * @param cfgScale guidance scale; 1 turns guidance off (and halves the work)
@@ -128,37 +131,51 @@ public final class Generation {
     }
 
     public Sampler sampler(Options o) {
-        if (transport != null && !o.sampler().startsWith("ode") && !o.sampler().equals("sde")) {
-            throw new OptionException("this checkpoint is a flow-matching model: use --sampler ode, ode-euler, ode-dopri5 or sde, not " + o.sampler());
+        if (transport != null) return flowSampler(o);
+        if (o.sampler().startsWith("ode") || o.sampler().equals("sde")) {
+            throw new OptionException("--sampler " + o.sampler() + " is for flow-matching checkpoints (dit train --objective flow); this one is a diffusion model");
+        }
+        if (o.sampler().startsWith("dpm++")) {
+            VpSchedule schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()), diffusion.predictXstart());
+            return dpmSolver(schedule, o);
         }
         GaussianDiffusion d = diffusion.create(o.steps());
-        return switch (o.sampler()) {
-            case "ddpm" -> new DdpmSampler(d);
-            case "ddim" -> new DdimSampler(d, o.eta());
-            case "dpm++2m", "dpm++3m", "dpm++2m-logsnr", "dpm++3m-logsnr" -> dpmSolver(o);
-            case "ode", "ode-euler", "ode-dopri5", "sde" -> flowSampler(o);
-            default -> throw new OptionException("--sampler must be one of " + String.join(", ", SAMPLERS) + ", got '" + o.sampler() + "'");
-        };
+        return o.sampler().equals("ddpm") ? new DdpmSampler(d) : new DdimSampler(d, o.eta());
     }
 
     /** The transport of a flow-matching model (SiT); null for a diffusion model. */
     private dit4j.flow.Transport transport;
 
-    /** Samples this model as a flow (SiT's transport) with --sampler ode|ode-euler|sde; null keeps it a diffusion model. */
+    /** Samples this model as a flow (SiT's transport); null keeps it a diffusion model. */
     public Generation flow(dit4j.flow.Transport t) {
         this.transport = t;
         return this;
     }
 
     /**
-     * SiT's samplers over --num-sampling-steps time points: ode is torchdiffeq's heun2 (Heun's
-     * method), ode-euler Euler, ode-dopri5 the adaptive dopri5 (SiT's default; atol 1e-6, rtol 1e-3,
-     * the steps then only set the interval); sde is Euler-Maruyama with sample.py's defaults (diffusion form
-     * sigma, norm 1, a Mean last step of 0.04).
+     * A flow model's samplers over --num-sampling-steps: SiT's own, where ode is torchdiffeq's heun2
+     * (Heun's method) over that many time points, ode-euler Euler, ode-dopri5 the adaptive dopri5
+     * (SiT's default; atol 1e-6, rtol 1e-3, the steps then only set the interval) and sde
+     * Euler-Maruyama with sample.py's defaults (diffusion form sigma, norm 1, a Mean last step of
+     * 0.04); and the Gaussian samplers on the flow's path (DPM-Solver++, DDPM's ancestral steps,
+     * DDIM), since every SiT path is a Gaussian one.
      */
     private Sampler flowSampler(Options o) {
-        if (transport == null) throw new OptionException("--sampler " + o.sampler() + " is for flow-matching checkpoints (dit train --objective flow); this one is a diffusion model");
+        if (!o.steps().trim().matches("[0-9]+")) {
+            throw new OptionException("--num-sampling-steps for a flow-matching model must be a number of steps, e.g. 250, got '" + o.steps() + "'");
+        }
         int steps = Integer.parseInt(o.steps().trim());
+        dit4j.flow.FlowSchedule schedule = new dit4j.flow.FlowSchedule(transport);
+        switch (o.sampler()) {
+            case "ddpm":
+                return new AncestralSampler(schedule, steps, 1.0);
+            case "ddim":
+                return new AncestralSampler(schedule, steps, o.eta());
+            case "ode", "ode-euler", "ode-dopri5", "sde":
+                break;
+            default:
+                return dpmSolver(schedule, o);
+        }
         if (steps < 2) throw new OptionException("--num-sampling-steps for " + o.sampler() + " must be at least 2, got " + steps);
         dit4j.flow.FlowSampler fs = new dit4j.flow.FlowSampler(transport);
         long c = model.config.inChannels();
@@ -170,14 +187,18 @@ public final class Generation {
         };
     }
 
-    /** LuChengTHU/dpm-solver's multistep DPM-Solver++ with lower_order_final, on the model's discrete schedule. */
-    private Sampler dpmSolver(Options o) {
+    /** LuChengTHU/dpm-solver's multistep DPM-Solver++ with lower_order_final, on the model's schedule. */
+    private Sampler dpmSolver(NoiseSchedule schedule, Options o) {
         int order = o.sampler().charAt(5) - '0';
-        VpSchedule.SkipType skip = o.sampler().endsWith("-logsnr") ? VpSchedule.SkipType.LOG_SNR : VpSchedule.SkipType.TIME_UNIFORM;
+        NoiseSchedule.SkipType skip = o.sampler().endsWith("-logsnr") ? NoiseSchedule.SkipType.LOG_SNR : NoiseSchedule.SkipType.TIME_UNIFORM;
         int steps = Integer.parseInt(o.steps().trim());
         if (steps < order) throw new OptionException("--num-sampling-steps for " + o.sampler() + " must be at least " + order + ", got " + steps);
-        VpSchedule schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()));
-        return new DpmSolver(schedule, steps, order, skip, true, diffusion.predictXstart());
+        try {
+            schedule.timeSteps(skip, steps);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--sampler " + o.sampler() + ": " + e.getMessage());
+        }
+        return new DpmSolver(schedule, steps, order, skip, true);
     }
 
     /** Images for {@code labels}, shape (N, C, H, W), float32. Progress counts steps over all batches. */

@@ -281,7 +281,7 @@ public final class Server implements AutoCloseable {
         defaults.put("precision", d.precision().label());
         m.put("defaults", defaults);
         // the samplers this model takes (a flow model refuses the diffusion ones and back)
-        m.put("samplers", model.transport() != null ? List.of("ode", "ode-euler", "ode-dopri5", "sde") : List.of("ddpm", "ddim", "dpm++2m", "dpm++3m"));
+        m.put("samplers", model.transport() != null ? List.of("ode", "ode-euler", "ode-dopri5", "sde", "dpm++2m", "dpm++3m", "ddpm", "ddim") : List.of("ddpm", "ddim", "dpm++2m", "dpm++3m"));
         m.put("limits", Map.of("max_count", config.maxCount(), "max_steps", config.maxSteps()));
         return m;
     }

@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** dit train --objective flow, then dit sample --sampler ode|sde from its checkpoint. */
+/** dit train --objective flow, then dit sample from its checkpoint with SiT's samplers and the Gaussian ones. */
 class FlowCliTest {
     @TempDir
     Path tmp;
@@ -30,17 +30,22 @@ class FlowCliTest {
         assertEquals("GVP", args.get("flow_path"));
         assertEquals("ode", args.get("sample_sampler"));
 
-        for (String sampler : new String[] {"ode", "ode-euler", "ode-dopri5", "sde"}) {
+        for (String sampler : new String[] {"ode", "ode-euler", "ode-dopri5", "sde", "dpm++2m", "dpm++3m", "ddpm", "ddim"}) {
             Path out = tmp.resolve(sampler);
             Cli.Result r = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1,2", "--sampler", sampler, "--steps", "6",
                     "--cfg-scale", "2", "--seed", "3", "--out", out.toString(), "--no-images");
             assertEquals(0, r.exit(), r.err());
             assertArrayEquals(new long[] {2, 8, 8, 1}, Npz.read(out.resolve("samples.npz")).get("arr_0").shape());
         }
-        Cli.Result wrong = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1", "--sampler", "ddpm", "--steps", "5",
+        // GVP with velocity samples from pure noise (alpha = 0) to the data: no finite log-SNR grid
+        Cli.Result wrong = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1", "--sampler", "dpm++2m-logsnr", "--steps", "5",
                 "--out", tmp.resolve("x").toString(), "--no-images");
-        assertNotEquals(0, wrong.exit());
-        assertTrue(wrong.err().contains("flow-matching"), wrong.err());
+        assertEquals(2, wrong.exit());
+        assertTrue(wrong.err().contains("--sampler dpm++2m-logsnr") && wrong.err().contains("log-SNR"), wrong.err());
+        Cli.Result spec = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1", "--sampler", "ddim", "--steps", "ddim5",
+                "--out", tmp.resolve("z").toString(), "--no-images");
+        assertEquals(2, spec.exit());
+        assertTrue(spec.err().contains("--num-sampling-steps") && spec.err().contains("ddim5"), spec.err());
         Cli.Result stray = Cli.run("sample", "--checkpoint", ckpt.toString(), "--labels", "1", "--path", "Linear",
                 "--out", tmp.resolve("y").toString(), "--no-images");
         assertEquals(2, stray.exit());

@@ -47,6 +47,24 @@ class GeneratorTest {
         }
     }
 
+    /** On a flow model ddpm and ddim are Generation's samplers on the flow's path, not the engine's official steps. */
+    @Test
+    void aFlowModelsDdpmIsTheFlowsOwn() throws Exception {
+        SampleModel m = SampleModel.load(TinyCheckpoint.get(), true, 0)
+                .withTransport(dit4j.flow.Transport.create(dit4j.flow.FlowPath.LINEAR, dit4j.flow.Transport.Prediction.VELOCITY, dit4j.flow.Transport.LossWeight.NONE));
+        long[] ys = {0, 3, 1};
+        try (Generator g = new Generator(m, null, TinyCheckpoint.get(), Generator.Limits.defaults())) {
+            for (Generation.Options o : List.of(options("ddpm", "6", 3.0, 7, 64), options("ddim", "5", 1.0, 11, 64), options("dpm++2m", "5", 2.0, 5, 64))) {
+                float[] flow = Tensors.toFloats(m.generation().generate(ys, o, (d, t) -> {}));
+                float[] gaussian = Tensors.toFloats(new Generation(m.model(), m.diffusion()).generate(ys, o, (d, t) -> {}));
+                assertArrayEquals(flow, g.submit(ys, o, null).join().pixels(), o.toString());
+                double diff = 0;
+                for (int i = 0; i < flow.length; i++) diff = Math.max(diff, Math.abs(flow[i] - gaussian[i]));
+                assertTrue(diff > 1e-3, o.sampler() + " on a flow must not be the diffusion's sampler");
+            }
+        }
+    }
+
     @Test
     void aGuidanceIntervalGuidesOnlyItsSteps() throws Exception {
         // a model with random weights everywhere (the tiny checkpoint's zero-initialised output ignores labels)
