@@ -26,6 +26,13 @@ public record Pretrained(DiT model, DiTConfig config, CheckpointFile file) {
     public static Pretrained load(Path path, DiTConfig config, boolean preferEma, int numHeads) throws IOException {
         CheckpointFile file = CheckpointFile.read(path, preferEma);
         DiTConfig c = config != null ? config : configOf(file, numHeads);
+        // adaLN's weights have adaLN-Zero's names and shapes: only the record tells the two apart
+        if (config != null && recordedConfig(file) != null) {
+            Arch.Block theirs = configOf(file, numHeads).block();
+            if (theirs != c.block()) {
+                throw new CheckpointException(path + ": the checkpoint records " + theirs.id() + " blocks, but the model has " + c.block().id() + " blocks");
+            }
+        }
         DiT model = new DiT(c);
         model.adopt(file.weights(), path.toString());
         model.eval();

@@ -45,6 +45,21 @@ class BlockCliTest {
         assertArrayEquals(new long[] {1, 16, 16, 1}, Npz.read(big.resolve("samples.npz")).get("arr_0").shape());
     }
 
+    /** adaLN's weights have adaLN-Zero's names and shapes: the record decides, and a given configuration of the other design is refused. */
+    @Test
+    void anAdaLNCheckpointRefusesToLoadAsAdaLNZero() throws Exception {
+        Path data = TinyData.idx(tmp.resolve("data"), 16, 8, 4, 3);
+        Path run = tmp.resolve("run");
+        assertEquals(0, Cli.run(TrainCliTest.train(data, run, "--steps", "1", "--block", "adaln")).exit());
+        Path ckpt = run.resolve("checkpoints/0000001.pt");
+        dit4j.model.DiTConfig recorded = dit4j.model.Pretrained.load(ckpt, null, true, 0).config();
+        assertEquals(dit4j.model.Arch.Block.ADALN, recorded.block());
+        dit4j.model.DiTConfig asZero = recorded.withArch(recorded.arch().withBlock(dit4j.model.Arch.Block.ADALN_ZERO));
+        dit4j.io.CheckpointException e = org.junit.jupiter.api.Assertions.assertThrows(dit4j.io.CheckpointException.class,
+                () -> dit4j.model.Pretrained.load(ckpt, asZero, true, 0));
+        assertTrue(e.getMessage().contains("records adaln blocks") && e.getMessage().contains("adaln-zero blocks"), e.getMessage());
+    }
+
     @Test
     void aSinCosModelRefusesAnotherSize() throws Exception {
         Path data = TinyData.idx(tmp.resolve("data"), 16, 8, 4, 3);
