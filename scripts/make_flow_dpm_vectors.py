@@ -31,14 +31,13 @@ import math
 import os
 import sys
 import types
-from collections import OrderedDict
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from make_official_vectors import install_timm_stand_in, write_safetensors, float64_copy, stable  # noqa: E402
-from make_sampler_vectors import read_metadata  # noqa: E402
+from make_sampler_vectors import read_metadata, dpm_group  # noqa: E402
 
 MODELS = ["eps_learned_linear_p2", "eps_fixedlarge_linear_p4", "x0_learned_cosine_p2"]
 # (path, prediction, order, skip type, guidance scale, steps, index in MODELS). 7 steps: the
@@ -243,11 +242,7 @@ def main():
         if not stable(tag + " /%.3g" % scale_of, got / scale_of, got64 / scale_of):
             print("  %s left out: not stable in float32" % tag)
             continue
-        v = OrderedDict()
-        v["dpm.noise"], v["dpm.y"] = noise, y
-        v["dpm.steps"], v["dpm.order"] = torch.tensor([steps]), torch.tensor([order])
-        v["dpm.scale"] = torch.tensor([scale])
-        v["dpm.sample"] = got.float()
+        v = dpm_group(noise, y, steps, order, scale, got)
         meta = {"model": json.dumps(cfg), "weights": name, "objective": "flow", "flow_path": path, "flow_prediction": prediction,
                 "flow_loss_weight": "none", "dpm_skip_type": skip,
                 "source": "LuChengTHU/dpm-solver dpm_solver_pytorch.py over willisma/SiT models.py and transport/ (scripts/make_flow_dpm_vectors.py)"}

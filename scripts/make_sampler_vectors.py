@@ -60,6 +60,16 @@ def betas_of(meta):
     return torch.from_numpy(np.asarray(get_named_beta_schedule(meta.get("noise_schedule", "linear"), int(meta.get("diffusion_steps", "1000")))))
 
 
+def dpm_group(noise, y, steps, order, scale, sample):
+    """The tensors of one `dpm` group, in file order."""
+    v = OrderedDict()
+    v["dpm.noise"], v["dpm.y"] = noise, y
+    v["dpm.steps"], v["dpm.order"] = torch.tensor([steps]), torch.tensor([order])
+    v["dpm.scale"] = torch.tensor([scale])
+    v["dpm.sample"] = sample.float()
+    return v
+
+
 def run_dpm(dpm, model, C, noise, y, null, scale, steps, order, skip, betas, dtype, model_type):
     ns = dpm.NoiseScheduleVP("discrete", betas=betas, dtype=dtype)
     # The DiT's output holds the noise prediction in its first C channels (the rest is the variance).
@@ -98,11 +108,7 @@ def make(name, weights_dir, out_dir, seed, DiT, dpm):
                     if not stable(tag, got, got64):
                         print("  %s left out: not stable in float32" % tag)
                         continue
-                    v = OrderedDict()
-                    v["dpm.noise"], v["dpm.y"] = noise, y
-                    v["dpm.steps"], v["dpm.order"] = torch.tensor([steps]), torch.tensor([order])
-                    v["dpm.scale"] = torch.tensor([scale])
-                    v["dpm.sample"] = got.float()
+                    v = dpm_group(noise, y, steps, order, scale, got)
                     out_meta = {k: meta[k] for k in ("model", "diffusion_steps", "noise_schedule", "predict_xstart") if k in meta}
                     out_meta["dpm_skip_type"] = skip
                     out_meta["weights"] = name
