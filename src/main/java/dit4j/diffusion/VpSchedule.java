@@ -50,14 +50,8 @@ public final class VpSchedule implements NoiseSchedule {
         for (double v : la) if (v - 0.5 * Math.log(1 - Math.exp(2 * v)) < CLIPPED_LAMBDA) below++;
         this.totalN = n - below;
         this.logAlpha = java.util.Arrays.copyOf(la, totalN);
-        this.tArray = linspace32(0, 1, totalN + 1);
+        this.tArray = NoiseSchedule.linspace32(0, 1, totalN + 1);
         System.arraycopy(tArray, 1, tArray, 0, totalN); // linspace(0, 1, N + 1)[1:]
-    }
-
-    /** {@code torch.linspace(start, end, n)} in float32 (the reference's default dtype), as doubles. */
-    static double[] linspace32(double start, double end, int n) {
-        Tensor t = torch.linspace(new Scalar(start), new Scalar(end), n, Tensors.options(ScalarType.Float));
-        return Tensors.toDoubles(t.to(ScalarType.Double));
     }
 
     /** log alpha_t. */
@@ -86,6 +80,7 @@ public final class VpSchedule implements NoiseSchedule {
      * t for a half log-SNR. The reference computes log alpha from lambda in float32 (its zeros
      * tensor is float32) before interpolating, so that step is rounded to float here too.
      */
+    @Override
     public double inverseLambda(double lamb) {
         float l = (float) lamb;
         float logAlphaF = (float) (-0.5f * logAddExp0((float) (-2f * l)));
@@ -120,28 +115,16 @@ public final class VpSchedule implements NoiseSchedule {
         return yp[j] + (x - xp[j]) * (yp[j + 1] - yp[j]) / (xp[j + 1] - xp[j]);
     }
 
-    /** The n + 1 times from 1 down to 1/N. */
+    /** T = 1. */
     @Override
-    public double[] timeSteps(SkipType skip, int n) {
-        double tT = 1.0, t0 = 1.0 / totalN;
-        switch (skip) {
-            case TIME_UNIFORM:
-                return linspace32(tT, t0, n + 1);
-            case TIME_QUADRATIC: {
-                double[] r = linspace32(Math.sqrt(tT), Math.sqrt(t0), n + 1);
-                for (int i = 0; i < r.length; i++) r[i] = (float) ((float) r[i] * (float) r[i]);
-                return r;
-            }
-            case LOG_SNR: {
-                // lambda_0 is taken at torch.tensor(t_0), a float32 value
-                double[] lambdas = linspace32(marginalLambda(tT), marginalLambda((float) t0), n + 1);
-                double[] out = new double[n + 1];
-                for (int i = 0; i <= n; i++) out[i] = inverseLambda(lambdas[i]);
-                return out;
-            }
-            default:
-                throw new IllegalStateException(skip.toString());
-        }
+    public double timeStart() {
+        return 1.0;
+    }
+
+    /** t_0 = 1/N. */
+    @Override
+    public double timeEnd() {
+        return 1.0 / totalN;
     }
 
     /**

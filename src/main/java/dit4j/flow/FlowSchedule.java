@@ -48,7 +48,8 @@ public final class FlowSchedule implements NoiseSchedule {
     }
 
     /** tau for a half log-SNR lambda: the paths' closed-form inverses. */
-    double inverseLambda(double lambda) {
+    @Override
+    public double inverseLambda(double lambda) {
         return switch (transport.path) {
             case LINEAR -> 1 / (1 + Math.exp(lambda));                      // t = sigmoid(lambda)
             case GVP -> 1 - 2 / Math.PI * Math.atan(Math.exp(lambda));       // t = (2 / pi) atan(e^lambda)
@@ -65,35 +66,16 @@ public final class FlowSchedule implements NoiseSchedule {
         return Math.max(0, a) + Math.log1p(Math.exp(-Math.abs(a)));
     }
 
+    /** tau_T = 1 - t0. */
     @Override
-    public double[] timeSteps(SkipType skip, int n) {
-        double tauT = 1 - t0, tauEnd = 1 - t1;
-        switch (skip) {
-            case TIME_UNIFORM:
-                return linspace32(tauT, tauEnd, n + 1);
-            case TIME_QUADRATIC: {
-                double[] r = linspace32(Math.sqrt(tauT), Math.sqrt(tauEnd), n + 1);
-                for (int i = 0; i < r.length; i++) r[i] = (float) ((float) r[i] * (float) r[i]);
-                return r;
-            }
-            case LOG_SNR: {
-                double lambdaT = marginalLambda((float) tauT), lambdaEnd = marginalLambda((float) tauEnd);
-                if (!Double.isFinite(lambdaT) || !Double.isFinite(lambdaEnd)) {
-                    throw new IllegalArgumentException("log-SNR spaced steps need a finite log-SNR at both ends, but this flow's sampling interval ["
-                            + t0 + ", " + t1 + "] reaches pure noise or the data: use time-uniform steps (dpm++2m, dpm++3m)");
-                }
-                double[] lambdas = linspace32(lambdaT, lambdaEnd, n + 1);
-                double[] out = new double[n + 1];
-                for (int i = 0; i <= n; i++) out[i] = inverseLambda(lambdas[i]);
-                return out;
-            }
-            default:
-                throw new IllegalStateException(skip.toString());
-        }
+    public double timeStart() {
+        return 1 - t0;
     }
 
-    private static double[] linspace32(double start, double end, int n) {
-        return Tensors.toDoubles(torch.linspace(new Scalar(start), new Scalar(end), n, new TensorOptions(ScalarType.Float)).to(ScalarType.Double));
+    /** tau_0 = 1 - t1: 0 where the interval reaches the data. */
+    @Override
+    public double timeEnd() {
+        return 1 - t1;
     }
 
     /** SiT's t = 1 - tau, in float32 arithmetic when the grid is float32. */
