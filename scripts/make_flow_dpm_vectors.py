@@ -7,10 +7,10 @@ over willisma/SiT's paths and models.
 
 The three checkouts are imported unmodified (SiT's models.py and transport/, which imports
 torchdiffeq, and dpm-solver's dpm_solver_pytorch.py); nothing of them is copied into this
-repository. models.py gets the timm stand-ins of make_official_vectors.py and transport/ an empty
-tqdm module, as in make_flow_vectors.py; without scipy, torchdiffeq's unused import of
-scipy.integrate.solve_ivp gets an empty stand-in too (python3-scipy would bring OpenBLAS into
-Debian's torch). The models are committed official test models.
+repository. models.py gets the timm stand-ins of make_official_vectors.py, transport/ an empty
+tqdm module and, without scipy, torchdiffeq's unused import of scipy.integrate.solve_ivp an empty
+stand-in too (python3-scipy would bring OpenBLAS into Debian's torch): make_flow_vectors.py's
+install_sit_stand_ins. The models are committed official test models.
 
 DPM time is tau = 1 - t (SiT's t: 0 noise, 1 data). FlowSchedule gives DPM_Solver alpha(tau) and
 sigma(tau) from SiT's path objects at t = 1 - tau in float64, and FlowDpmSolver (the reference
@@ -30,14 +30,14 @@ import json
 import math
 import os
 import sys
-import types
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_official_vectors import install_timm_stand_in, write_safetensors, float64_copy, stable  # noqa: E402
+from make_official_vectors import write_safetensors, float64_copy, stable  # noqa: E402
 from make_sampler_vectors import read_metadata, dpm_group  # noqa: E402
+from make_flow_vectors import install_sit_stand_ins  # noqa: E402
 
 MODELS = ["eps_learned_linear_p2", "eps_fixedlarge_linear_p4", "x0_learned_cosine_p2"]
 # (path, prediction, order, skip type, guidance scale, steps, index in MODELS). 7 steps: the
@@ -188,12 +188,7 @@ def main():
     ap.add_argument("--weights", default="src/test/resources/official", help="the official test models")
     ap.add_argument("out_dir", nargs="?", default="src/test/resources/official/flow_dpm")
     a = ap.parse_args()
-    install_timm_stand_in()
-    sys.modules["tqdm"] = types.SimpleNamespace(tqdm=lambda it, *args, **kw: it)
-    try:
-        import scipy.integrate  # noqa: F401  torchdiffeq's scipy_wrapper imports solve_ivp
-    except ImportError:  # no solver of torchdiffeq runs here: a stand-in keeps Debian's BLAS untouched
-        sys.modules["scipy"] = sys.modules["scipy.integrate"] = types.SimpleNamespace(solve_ivp=None)
+    install_sit_stand_ins()
     for checkout in (a.torchdiffeq, a.sit, a.dpm_solver):
         sys.path.insert(0, os.path.abspath(checkout))
     from models import SiT

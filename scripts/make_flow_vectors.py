@@ -8,7 +8,9 @@
 unmodified) and --torchdiffeq one of https://github.com/rtqichen/torchdiffeq, which transport/
 integrates with; nothing of either is copied into this repository. models.py needs timm's
 PatchEmbed, Attention and Mlp: the stand-ins of make_official_vectors.py. transport/integrators.py
-imports tqdm (unused), which Debian's python lacks: an empty stand-in module is installed.
+imports tqdm (unused), which Debian's python lacks: an empty stand-in module is installed; so is,
+when scipy is absent, one for torchdiffeq's unused import of scipy.integrate.solve_ivp
+(install_sit_stand_ins, which make_flow_dpm_vectors.py and make_flow_ode_vectors.py use too).
 
 The models are the committed official test models (NAME.state_dict.pt in --weights; SiT's
 parameter names are DiT's). For every transport that create_transport builds (path Linear, GVP,
@@ -51,32 +53,88 @@ def transports():
                 yield path, prediction, weight
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sit", required=True)
-    ap.add_argument("--torchdiffeq", required=True)
-    ap.add_argument("--weights", default="src/test/resources/official")
-    ap.add_argument("out_dir", nargs="?", default="src/test/resources/official/flow")
-    a = ap.parse_args()
+def install_sit_stand_ins():
+    """timm's layers for models.py, an empty tqdm for transport/integrators.py and, without scipy,
+    an empty scipy.integrate.solve_ivp for torchdiffeq's scipy_wrapper: no solver of it runs here,
+    and python3-scipy would switch Debian's torch to OpenBLAS."""
     install_timm_stand_in()
-    tq = types.ModuleType("tqdm")
-    tq.tqdm = lambda it, *args, **kw: it
-    sys.modules["tqdm"] = tq
+    sys.modules["tqdm"] = types.SimpleNamespace(tqdm=lambda it, *args, **kw: it)
+    try:
+        import scipy.integrate  # noqa: F401
+    except ImportError:
+        sys.modules["scipy"] = sys.modules["scipy.integrate"] = types.SimpleNamespace(solve_ivp=None)
+
+
+def sit_arguments(doc, out_dir):
+    """The command line of the SiT vector scripts: --sit, --torchdiffeq, --weights, OUT_DIR."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sit", required=True, help="a checkout of willisma/SiT")
+    ap.add_argument("--torchdiffeq", required=True, help="a checkout of rtqichen/torchdiffeq")
+    ap.add_argument("--weights", default="src/test/resources/official", help="the official test models")
+    ap.add_argument("out_dir", nargs="?", default=out_dir)
+    return ap
+
+
+def import_sit(a):
+    """SiT's models.SiT and transport's create_transport and Sampler from the checkouts in a."""
+    install_sit_stand_ins()
     sys.path.insert(0, os.path.abspath(a.torchdiffeq))
     sys.path.insert(0, os.path.abspath(a.sit))
     from models import SiT
     from transport import create_transport, Sampler
+    return SiT, create_transport, Sampler
+
+
+def load_models(weights, SiT):
+    """MODELS as name -> (configuration, SiT model, its float64 copy), eval mode."""
+    models = {}
+    for name in MODELS:
+        meta = read_metadata(os.path.join(weights, name + ".vectors.safetensors"))
+        cfg = json.loads(meta["model"])
+        m = SiT(**cfg)
+        m.load_state_dict(torch.load(os.path.join(weights, name + ".state_dict.pt")))
+        m.eval()
+        models[name] = (cfg, m, float64_copy(m))
+    return models
+
+
+def sampling_inputs(gen, guided, C, S, K):
+    """Start noise and labels: guided, one draw twice with [class, null]; unguided, two draws."""
+    h = torch.randn(1 if guided else 2, C, S, S, generator=gen)
+    z = torch.cat([h, h]) if guided else h
+    ys = torch.tensor([2 % K, K]) if guided else torch.tensor([K - 1, 0])
+    return z, ys
+
+
+def model_fn(m, scale):
+    """SiT's sample.py choice: forward_with_cfg when the scale is above 1, forward otherwise."""
+    if scale > 1:
+        return lambda x, tt, y: m.forward_with_cfg(x, tt, y, scale)
+    return lambda x, tt, y: m.forward(x, tt, y)
+
+
+def ode_group(tag, sampler, method, steps, z, ys, scale, model, m64, atol=1e-6, rtol=1e-3):
+    """The flow_ode tensors of Sampler.sample_ode(...)(z, model_fn)[-1] (SiT's default atol and rtol),
+    or none when float32 misses float64 by more than the stability margin."""
+    ode = sampler.sample_ode(sampling_method=method, num_steps=steps, atol=atol, rtol=rtol)
+    with torch.no_grad():
+        got = ode(z, model_fn(model, scale), y=ys)[-1]
+        got64 = ode(z.double(), model_fn(m64, scale), y=ys)[-1]
+    v = OrderedDict()
+    if stable(tag + " ode", got, got64):
+        v["flow_ode.noise"], v["flow_ode.y"] = z, ys
+        v["flow_ode.scale"], v["flow_ode.steps"] = torch.tensor([scale]), torch.tensor([steps])
+        v["flow_ode.sample"] = got
+    return v
+
+
+def main():
+    a = sit_arguments(__doc__, "src/test/resources/official/flow").parse_args()
+    SiT, create_transport, Sampler = import_sit(a)
     os.makedirs(a.out_dir, exist_ok=True)
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(4040)
-    models = {}
-    for name in MODELS:
-        meta = read_metadata(os.path.join(a.weights, name + ".vectors.safetensors"))
-        cfg = json.loads(meta["model"])
-        m = SiT(**cfg)
-        m.load_state_dict(torch.load(os.path.join(a.weights, name + ".state_dict.pt")))
-        m.eval()
-        models[name] = (cfg, m, float64_copy(m))
+    models = load_models(a.weights, SiT)
     for i, (path, prediction, weight) in enumerate(transports()):
         name = MODELS[i % len(MODELS)]
         cfg, model, m64 = models[name]
@@ -98,28 +156,11 @@ def main():
             v["flow_loss.loss"] = tr.training_losses(model, x1, model_kwargs=dict(y=y))["loss"]
         del tr.sample
 
-        guided = i % 2 == 1
-        scale = 4.0 if guided else 1.0
-        h = torch.randn(1 if guided else 2, C, S, S, generator=gen)
-        z = torch.cat([h, h]) if guided else h
-        ys = torch.tensor([2 % K, K]) if guided else torch.tensor([K - 1, 0])
-
-        def model_fn(m):
-            if guided:
-                return lambda x, tt, y: m.forward_with_cfg(x, tt, y, scale)
-            return lambda x, tt, y: m.forward(x, tt, y)
-
+        scale = 4.0 if i % 2 == 1 else 1.0
+        z, ys = sampling_inputs(gen, scale > 1, C, S, K)
         sampler = Sampler(tr)
         ode_method = ODE_METHODS[i % len(ODE_METHODS)]
-        ode = sampler.sample_ode(sampling_method=ode_method, num_steps=ODE_STEPS)  # SiT's atol 1e-6, rtol 1e-3
-        with torch.no_grad():
-            got = ode(z, model_fn(model), y=ys)[-1]
-            got64 = ode(z.double(), model_fn(m64), y=ys)[-1]
-        ode_ok = stable(tag + " ode", got, got64)
-        if ode_ok:
-            v["flow_ode.noise"], v["flow_ode.y"] = z, ys
-            v["flow_ode.scale"], v["flow_ode.steps"] = torch.tensor([scale]), torch.tensor([ODE_STEPS])
-            v["flow_ode.sample"] = got
+        v.update(ode_group(tag, sampler, ode_method, ODE_STEPS, z, ys, scale, model, m64))
 
         method, form, norm, last, last_size = SDE_OPTIONS[i % len(SDE_OPTIONS)]
         sde = sampler.sample_sde(sampling_method=method, diffusion_form=form, diffusion_norm=norm, last_step=last,
@@ -127,10 +168,10 @@ def main():
         w = torch.randn((SDE_STEPS - 1,) + tuple(z.shape), generator=gen)
         with torch.no_grad():
             with InjectedNoise(list(w)) as n32:
-                got = sde(z, model_fn(model), y=ys)[-1]
+                got = sde(z, model_fn(model, scale), y=ys)[-1]
             assert n32.used == SDE_STEPS - 1, "sample_sde drew %d times" % n32.used
             with InjectedNoise(list(w.double())):
-                got64 = sde(z.double(), model_fn(m64), y=ys)[-1]
+                got64 = sde(z.double(), model_fn(m64, scale), y=ys)[-1]
         sde_ok = stable(tag + " sde", got, got64)
         if sde_ok:
             v["flow_sde.noise"], v["flow_sde.y"] = z, ys
