@@ -45,159 +45,30 @@ public final class FlowSampler {
         return Tensors.toDoubles(torch.linspace(new Scalar(a), new Scalar(b), n, new TensorOptions(ScalarType.Float)).to(ScalarType.Double));
     }
 
-    /**
-     * torchdiffeq's {@code dopri5} (Dormand-Prince 5(4), adaptive, its default options) from t0 to
-     * t1, the result interpolated at t1 as torchdiffeq's {@code _advance} does. Step control is in
-     * float64 as there; the stages run at float32 times (its {@code _runge_kutta_step} casts them to
-     * the state's dtype), the stages at t1 one float below it ({@code Perturb.PREV}).
-     */
-    private final class Dopri5 {
-        private final double[] alpha = {1 / 5.0, 3 / 10.0, 4 / 5.0, 8 / 9.0, 1.0, 1.0};
-        private final double[][] beta = {
-                {1 / 5.0},
-                {3 / 40.0, 9 / 40.0},
-                {44 / 45.0, -56 / 15.0, 32 / 9.0},
-                {19372 / 6561.0, -25360 / 2187.0, 64448 / 6561.0, -212 / 729.0},
-                {9017 / 3168.0, -355 / 33.0, 46732 / 5247.0, 49 / 176.0, -5103 / 18656.0},
-                {35 / 384.0, 0, 500 / 1113.0, 125 / 192.0, -2187 / 6784.0, 11 / 84.0}};
-        private final double[] cError = {35 / 384.0 - 1951 / 21600.0, 0, 500 / 1113.0 - 22642 / 50085.0, 125 / 192.0 - 451 / 720.0,
-                -2187 / 6784.0 - -12231 / 42400.0, 11 / 84.0 - 649 / 6300.0, -1.0 / 60.0};
-        private final double[] mid = {6025192743.0 / 30085553152.0 / 2, 0, 51252292925.0 / 65400821598.0 / 2, -2691868925.0 / 45128329728.0 / 2,
-                187940372067.0 / 1594534317056.0 / 2, -1776094331.0 / 19743644256.0 / 2, 11237099.0 / 235043384.0 / 2};
-        private final Denoiser model;
-        private final double atol, rtol;
-
-        Dopri5(Denoiser model, double atol, double rtol) {
-            this.model = model;
-            this.atol = atol;
-            this.rtol = rtol;
-        }
-
-        /** The drift at a float32 time. */
-        private Tensor f(double t, Tensor y) {
-            return transport.drift(model, y, times(f32(t), y.size(0)));
-        }
-
-        /** sum_j k_j * (coef_j * dt), coefficients rounded to float32 as the tableau tensors are. */
-        private Tensor combo(Tensor[] k, double[] coef, double dt, int n) {
-            Tensor acc = null;
-            for (int j = 0; j < n; j++) {
-                Tensor term = mul(f32(f32(coef[j]) * dt), k[j]);
-                acc = acc == null ? term : add(acc, term);
-            }
-            return acc;
-        }
-
-        private double rms(Tensor t) {
-            return t.to(ScalarType.Double).abs().pow(new Scalar(2)).mean().sqrt().item_double();
-        }
-
-        Tensor integrate(Tensor y0in, double tStart, double tEnd, Sampler.Progress progress) {
-            Tensor y = y0in.clone();
-            Tensor fCur = torch.empty_like(y);
-            Tensor[] coeff = new Tensor[5];
-            for (int i = 0; i < 5; i++) coeff[i] = torch.empty_like(y);
-            double dt;
-            try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
-                Tensor f0 = f(tStart, y);
-                fCur.copy_(f0);
-                // _select_initial_step with order 4
-                Tensor scale = add(mul(rtol, y.to(ScalarType.Double).abs()), atol);
-                double d0 = rms(y.to(ScalarType.Double).div(scale)), d1 = rms(f0.to(ScalarType.Double).div(scale));
-                double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
-                Tensor y1 = add(y, mul(h0, f0));
-                Tensor f1 = f(tStart + h0, y1);
-                double d2 = Math.abs(rms(f1.sub(f0).to(ScalarType.Double).div(scale)) / h0);
-                double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : Math.pow(0.01 / Math.max(d1, d2), 1.0 / 5);
-                dt = Math.min(100 * h0, h1);
-            }
-            double t0 = tStart, t1 = tStart;
-            int steps = 0;
-            while (tEnd > t1) {
-                if (steps++ > 100_000) throw new IllegalStateException("dopri5: too many steps");
-                double tNext = t0 = t1;
-                double stepDt = dt;
-                double tEndStep = t0 + stepDt;
-                if (!(tEndStep > t0)) throw new IllegalStateException("dopri5: underflow in dt " + stepDt);
-                double errorRatio;
-                boolean accept;
-                try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
-                    double t0f = f32(t0), dtf = f32(stepDt), t1f = f32(tEndStep);
-                    Tensor[] k = new Tensor[7];
-                    k[0] = fCur;
-                    Tensor yi = null;
-                    for (int i = 0; i < 6; i++) {
-                        double ti = alpha[i] == 1.0 ? Math.nextDown((float) t1f) : f32(t0f + f32(f32(alpha[i]) * dtf));
-                        yi = add(y, combo(k, beta[i], dtf, i + 1));
-                        k[i + 1] = f(ti, yi);
-                    }
-                    Tensor y1 = yi; // FSAL: c_sol is the last row of beta
-                    Tensor err = combo(k, cError, dtf, 7);
-                    Tensor tol = add(mul(rtol, torch.max(y.to(ScalarType.Double).abs(), y1.to(ScalarType.Double).abs())), atol);
-                    errorRatio = rms(err.to(ScalarType.Double).div(tol));
-                    accept = errorRatio <= 1;
-                    if (accept) {
-                        // _interp_fit: 4th-order polynomial through y0, y_mid, y1 with f0, f1
-                        Tensor yMid = add(y, combo(k, mid, dtf, 7));
-                        Tensor fa = k[0], fb = k[6];
-                        Tensor a = add(sub(mul(f32(2 * dtf), fb.sub(fa)), mul(8.0, add(y1, y))), mul(16.0, yMid));
-                        Tensor b = sub(add(add(mul(dtf, sub(mul(5.0, fa), mul(3.0, fb))), mul(18.0, y)), mul(14.0, y1)), mul(32.0, yMid));
-                        Tensor c = add(sub(sub(mul(dtf, sub(fb, mul(4.0, fa))), mul(11.0, y)), mul(5.0, y1)), mul(16.0, yMid));
-                        Tensor d = mul(dtf, fa);
-                        coeff[0].copy_(y);
-                        coeff[1].copy_(d);
-                        coeff[2].copy_(c);
-                        coeff[3].copy_(b);
-                        coeff[4].copy_(a);
-                        y.copy_(y1);
-                        fCur.copy_(fb);
-                        tNext = tEndStep;
-                    }
-                }
-                // _optimal_step_size: safety 0.9, ifactor 10, dfactor 0.2 (1 when the step is accepted), order 5
-                double factor;
-                if (errorRatio == 0) factor = 10;
-                else factor = Math.min(10, Math.max(0.9 / Math.pow(errorRatio, 1.0 / 5), errorRatio < 1 ? 1.0 : 0.2));
-                dt = stepDt * factor;
-                t1 = tNext;
-                if (!accept) t0 = tNext;
-                progress.onStep(Math.min(steps, 1000), 1000);
-            }
-            // _interp_evaluate at tEnd in the last accepted step [t0, t1]
-            try (Step s = Step.open(); InferenceMode g = new InferenceMode()) {
-                double x = f32((tEnd - t0) / (t1 - t0));
-                double xp = x;
-                Tensor total = add(coeff[0], mul(x, coeff[1]));
-                for (int i = 2; i < 5; i++) {
-                    xp = f32(xp * x);
-                    total = add(total, mul(xp, coeff[i]));
-                }
-                y.copy_(total);
-            }
-            return y;
-        }
-    }
-
     /** The fixed-grid methods of torchdiffeq that this port integrates. */
     public static final java.util.List<String> ODE_METHODS = java.util.List.of("euler", "midpoint", "heun2", "heun3", "rk4");
 
     /**
      * {@code sample_ode(sampling_method, num_steps)(x)[-1]}: for a fixed-grid method num_steps - 1
-     * steps over the grid; for dopri5 adaptive steps (SiT's default tolerances) over the same interval.
+     * steps over the grid; for an adaptive method (dopri5, bosh3, fehlberg2, adaptive_heun) adaptive
+     * steps (SiT's default tolerances) over the same interval.
      */
     public Tensor sampleOde(Denoiser model, Tensor noise, String method, int numSteps, Sampler.Progress progress) {
         return sampleOde(model, noise, method, numSteps, 1e-6, 1e-3, progress);
     }
 
-    /** As above, with the tolerances of an adaptive method ({@code dopri5}; SiT's defaults 1e-6 and 1e-3). */
+    /** As above, with the tolerances of an adaptive method (SiT's defaults 1e-6 and 1e-3). */
     public Tensor sampleOde(Denoiser model, Tensor noise, String method, int numSteps, double atol, double rtol, Sampler.Progress progress) {
-        if (method.equals("dopri5")) {
+        AdaptiveRk.Tableau adaptive = AdaptiveRk.METHODS.get(method);
+        if (adaptive != null) {
             double[] iv = transport.interval(true, false, "SBDM", 0.0);
             double[] ts = linspace32(iv[0], iv[1], numSteps);
-            return new Dopri5(model, atol, rtol).integrate(noise, ts[0], ts[ts.length - 1], progress);
+            long n = noise.size(0);
+            return AdaptiveRk.integrate(adaptive, (t, y) -> transport.drift(model, y, times(f32(t), n)), noise, ts[0], ts[ts.length - 1], atol, rtol, progress);
         }
         if (!ODE_METHODS.contains(method)) {
-            throw new IllegalArgumentException("ODE method '" + method + "' is not implemented: expected one of " + String.join(", ", ODE_METHODS) + " or dopri5");
+            throw new IllegalArgumentException("ODE method '" + method + "' is not implemented: expected one of " + String.join(", ", ODE_METHODS)
+                    + " or the adaptive " + String.join(", ", AdaptiveRk.METHODS.keySet()));
         }
         if (numSteps < 2) throw new IllegalArgumentException("the ODE needs at least 2 time points, got " + numSteps);
         double[] iv = transport.interval(true, false, "SBDM", 0.0);
@@ -216,7 +87,7 @@ public final class FlowSampler {
     }
 
     @FunctionalInterface
-    private interface Func {
+    interface Func {
         Tensor at(double t, Tensor y);
     }
 
@@ -326,7 +197,7 @@ public final class FlowSampler {
      * first C): {@code numSteps} time points, {@code numSteps - 1} steps.
      */
     public Sampler ode(String method, int numSteps, long channels) {
-        if (!ODE_METHODS.contains(method) && !method.equals("dopri5")) throw new IllegalArgumentException("ODE method must be one of " + String.join(", ", ODE_METHODS) + ", got '" + method + "'");
+        if (!ODE_METHODS.contains(method) && !AdaptiveRk.METHODS.containsKey(method)) throw new IllegalArgumentException("ODE method must be one of " + String.join(", ", ODE_METHODS) + ", got '" + method + "'");
         return new Sampler() {
             @Override
             public Tensor sample(Denoiser model, Tensor noise, NoiseSource noiseSource, boolean clipDenoised, Progress progress) {

@@ -14,7 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The flow vectors of willisma/SiT over the official test models (scripts/make_flow_vectors.py), at the default tolerances. */
+/**
+ * The flow vectors of willisma/SiT over the official test models (scripts/make_flow_vectors.py), at
+ * the default tolerances; official/flow_ode holds ODE runs of torchdiffeq's other adaptive methods.
+ */
 class FlowVectorsTest {
     static List<String> files() throws IOException {
         return SamplerVectors.files("flow");
@@ -27,6 +30,26 @@ class FlowVectorsTest {
         assertTrue(r.errors().isEmpty(), r.errors().toString());
         assertTrue(r.groups().contains("flow_loss"), r.groups().toString());
         assertTrue(r.ok(), r.lines().toString());
+    }
+
+    static List<String> odeFiles() throws IOException {
+        return SamplerVectors.files("flow_ode");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("odeFiles")
+    void matchesTheReferencesAdaptiveMethods(String file) throws Exception {
+        Verify.Report r = SamplerVectors.run("flow_ode", file);
+        assertTrue(r.errors().isEmpty(), r.errors().toString());
+        assertEquals(List.of("flow_ode"), r.groups());
+        assertTrue(r.ok(), r.lines().toString());
+    }
+
+    @Test
+    void theAdaptiveMethodsAreCovered() throws Exception {
+        Set<String> seen = new HashSet<>();
+        for (String f : odeFiles()) seen.add(Safetensors.read(TestFiles.resource("official/flow_ode/" + f)).metadata().get("flow_ode_method"));
+        assertTrue(seen.containsAll(List.of("bosh3", "fehlberg2", "adaptive_heun")), seen.toString());
     }
 
     /** Every path, prediction and loss weight; at least the fixed-grid ODE methods and both SDE methods. */
