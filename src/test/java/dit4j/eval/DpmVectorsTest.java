@@ -31,20 +31,13 @@ class DpmVectorsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("files")
     void matchesTheReference(String file) throws Exception {
-        check("dpm", file);
+        assertEquals(List.of("dpm"), SamplerVectors.passes("dpm", file).groups());
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("flowFiles")
     void matchesTheReferenceOnFlowPaths(String file) throws Exception {
-        check("flow_dpm", file);
-    }
-
-    private static void check(String folder, String file) throws Exception {
-        Verify.Report r = SamplerVectors.run(folder, file);
-        assertTrue(r.errors().isEmpty(), r.errors().toString());
-        assertEquals(List.of("dpm"), r.groups());
-        assertTrue(r.ok(), r.lines().toString());
+        assertEquals(List.of("dpm"), SamplerVectors.passes("flow_dpm", file).groups());
     }
 
     /** Every path with velocity, noise and score, all skip types, and the data-end rule (12 and 20 steps on Linear and GVP velocity). */

@@ -26,10 +26,8 @@ class FlowVectorsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("files")
     void matchesTheReference(String file) throws Exception {
-        Verify.Report r = SamplerVectors.run("flow", file);
-        assertTrue(r.errors().isEmpty(), r.errors().toString());
+        Verify.Report r = SamplerVectors.passes("flow", file);
         assertTrue(r.groups().contains("flow_loss"), r.groups().toString());
-        assertTrue(r.ok(), r.lines().toString());
     }
 
     static List<String> odeFiles() throws IOException {
@@ -39,10 +37,7 @@ class FlowVectorsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("odeFiles")
     void matchesTheReferencesAdaptiveMethods(String file) throws Exception {
-        Verify.Report r = SamplerVectors.run("flow_ode", file);
-        assertTrue(r.errors().isEmpty(), r.errors().toString());
-        assertEquals(List.of("flow_ode"), r.groups());
-        assertTrue(r.ok(), r.lines().toString());
+        assertEquals(List.of("flow_ode"), SamplerVectors.passes("flow_ode", file).groups());
     }
 
     @Test

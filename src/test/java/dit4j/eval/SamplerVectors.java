@@ -30,4 +30,12 @@ final class SamplerVectors {
         return Verify.run(p.model(), Verify.diffusionOf(v.metadata(), config), v.metadata(), v.tensors(),
                 Verify.DEFAULT_ATOL, Verify.DEFAULT_RTOL, l -> {});
     }
+
+    /** {@link #run} that must pass: no errors, every group within tolerance. */
+    static Verify.Report passes(String folder, String file) throws Exception {
+        Verify.Report r = run(folder, file);
+        org.junit.jupiter.api.Assertions.assertTrue(r.errors().isEmpty(), r.errors().toString());
+        org.junit.jupiter.api.Assertions.assertTrue(r.ok(), r.lines().toString());
+        return r;
+    }
 }
