@@ -7,6 +7,7 @@ import dit4j.model.DiTConfig;
 import dit4j.runtime.Precision;
 import dit4j.train.TrainStep;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import dit4j.OptionException;
 import picocli.CommandLine.Command;
@@ -36,7 +37,7 @@ public final class BenchCommand implements Callable<Integer> {
         batch = b;
     }
 
-    @Option(names = "--mode", defaultValue = "train", description = "train or sample (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "train", description = "train, sample, or inception (the FID network as dit eval runs it, 299x299 float32; --batch-size images per pass) (default ${DEFAULT-VALUE}).")
     String mode;
 
     @Option(names = "--seconds", defaultValue = "30", description = "Measured time after warm-up (default ${DEFAULT-VALUE}).")
@@ -69,7 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!mode.equals("train") && !mode.equals("sample")) throw new OptionException("--mode must be train or sample, got '" + mode + "'");
+        if (!List.of("train", "sample", "inception").contains(mode)) throw new OptionException("--mode must be train, sample or inception, got '" + mode + "'");
         if (batch < 1) throw new OptionException("--batch-size must be positive, got " + batch);
         if (!(seconds > 0) || !Double.isFinite(seconds)) throw new OptionException("--seconds must be a positive number, got " + seconds);
         if (repeats < 1) throw new OptionException("--repeats must be positive, got " + repeats);
@@ -77,7 +78,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (dist.launches()) return dist.launch(spec.commandLine());
         device.checked();
         DiTConfig c = model.build(size.resolve(), 4, 1000);
-        int latentSize = c.inputSize(), inChannels = c.inChannels();
+        boolean inception = mode.equals("inception");
+        int latentSize = inception ? 299 : c.inputSize(), inChannels = inception ? 3 : c.inChannels();
         dit4j.dist.Job job = dist.join(device.device);
         Benchmark.Result r = Benchmark.run(new Benchmark.Options(c, batch, mode, seconds, precision.orElse(Precision.FLOAT32), repeats, gradCheckpoint, profile, job.device(device.device)),
                 job, msg -> { if (job.writes()) System.err.println("dit bench: " + msg); });

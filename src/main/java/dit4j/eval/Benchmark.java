@@ -28,8 +28,9 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * Throughput of a full training step (sample t, training_losses, backward, AdamW, EMA) or of a
- * guided DDPM sampling step (forward_with_cfg on 2B rows and the reverse-step arithmetic), after
+ * Throughput of a full training step (sample t, training_losses, backward, AdamW, EMA), of a
+ * guided DDPM sampling step (forward_with_cfg on 2B rows and the reverse-step arithmetic), or of
+ * the FID Inception network on a batch of 299x299 images as {@code dit eval} runs it, after
  * warm-up, over a fixed time split into repeats; and the machine's matmul peak measured in the
  * same process, for model-FLOPs utilisation.
  */
@@ -67,8 +68,8 @@ public final class Benchmark {
     public static Result run(Options o, dit4j.dist.Job job, Consumer<String> log) {
         DiTConfig c = o.config();
         dit4j.runtime.Threads.configureFor(o.precision());
-        double flopsPerImage = 2 * ModelStats.macs(c) * (o.mode().equals("train") ? 3 : 2);
-        boolean train = o.mode().equals("train");
+        boolean train = o.mode().equals("train"), inception = o.mode().equals("inception");
+        double flopsPerImage = inception ? 2 * INCEPTION_MACS : 2 * ModelStats.macs(c) * (train ? 3 : 2);
         int world = job.worldSize();
         if (world > 1 && !train) throw new dit4j.OptionException("--nproc-per-node: dit bench measures data-parallel training only (--mode train)");
         if (o.batch() % world != 0) throw new dit4j.OptionException("--batch-size " + o.batch() + " (the global batch) must be divisible by the " + world + " workers");
@@ -76,7 +77,10 @@ public final class Benchmark {
         if (o.profile() && !device.is_cpu()) throw new dit4j.OptionException("--profile times each operation on the CPU only in this version; leave it out with --device " + o.device());
         long[] phaseNanos = new long[TrainStep.PHASES.length];
         dit4j.dist.DataParallel[] dp = new dit4j.dist.DataParallel[1];
-        StepFn work = train ? trainStep(o, device, phaseNanos, job, dp) : sampleStep(o, device);
+        if (inception && (!device.is_cpu() || o.precision() != Precision.FLOAT32 || o.profile())) {
+            throw new dit4j.OptionException("--mode inception times the network as dit eval runs it: float32 on the CPU, without --profile");
+        }
+        StepFn work = train ? trainStep(o, device, phaseNanos, job, dp) : inception ? inceptionStep(o) : sampleStep(o, device);
         // CUDA kernels run asynchronously: each timed step waits for its own (a no-op on the CPU).
         StepFn step = device.is_cpu() ? work : () -> {
             work.run();
@@ -123,7 +127,7 @@ public final class Benchmark {
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
         double achieved = median * flopsPerImage / 1e9;
         double commMs = dp[0] == null ? 0 : (dp[0].gradientNanos() - commBefore) / 1e6 / Math.max(1, dp[0].gradientSteps() - commStepsBefore);
-        return new Result(c.displayName(), o.mode(), o.precision().label(), o.batch(), steps, median, sorted[0], sorted[sorted.length - 1],
+        return new Result(inception ? "InceptionV3 (pytorch-fid)" : c.displayName(), o.mode(), o.precision().label(), o.batch(), steps, median, sorted[0], sorted[sorted.length - 1],
                 totalSec / steps * 1000, achieved, peak, achieved / peak, peakRssMb, ips, torch.get_num_threads(), phaseMs, profile, world, commMs);
     }
 
@@ -151,6 +155,26 @@ public final class Benchmark {
         Tensor x = Devices.to(torch.randn(new long[] {local, c.inChannels(), c.inputSize(), c.inputSize()}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float)), device);
         Tensor y = Devices.to(torch.randint(0, c.numClasses(), new long[] {local}, new GeneratorOptional(g), new TensorOptions(ScalarType.Long)), device);
         return () -> step.run(x, y, to.lr, to.emaDecay);
+    }
+
+    /** Multiply-adds of one 299x299 image through Inception v3 (torchvision's count, 5.71 G). */
+    static final double INCEPTION_MACS = 5.71e9;
+
+    /** The FID network (random weights in the real file's layout: the same compute) on B images in [-1, 1]. */
+    private static StepFn inceptionStep(Options o) {
+        InceptionV3 net;
+        try {
+            net = InceptionV3.random(0);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Generator g = torch.createCPUGenerator(1);
+        Tensor x = torch.rand(new long[] {o.batch(), 3, 299, 299}, new GeneratorOptional(g), new TensorOptions(ScalarType.Float)).mul(new org.bytedeco.pytorch.Scalar(2)).sub(new org.bytedeco.pytorch.Scalar(1));
+        return () -> {
+            try (Step s = Step.open(); InferenceMode guard = new InferenceMode()) {
+                net.features(x);
+            }
+        };
     }
 
     private static StepFn sampleStep(Options o, Device device) {

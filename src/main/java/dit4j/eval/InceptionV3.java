@@ -75,15 +75,28 @@ public final class InceptionV3 extends Module {
      */
     public static InceptionV3 load(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new CheckpointException(file + ": no such Inception weights file");
+        return of(() -> CheckpointFile.read(file, true).weights(), file.toString());
+    }
+
+    /** A network with {@link #randomWeights}: the real file's compute, for timing without it ({@code dit bench --mode inception}). */
+    public static InceptionV3 random(long seed) throws IOException {
+        return of(() -> randomWeights(seed), "random Inception weights");
+    }
+
+    private interface Weights {
+        Map<String, Tensor> read() throws IOException;
+    }
+
+    private static InceptionV3 of(Weights weights, String source) throws IOException {
         InceptionV3 net = new InceptionV3();
-        // The parameters take over the file's tensors, whose handles die with the step: the network
-        // alone owns the weights, so the ones folding releases are freed at once.
+        // The parameters take over the state dict's tensors, whose handles die with the step: the
+        // network alone owns the weights, so the ones folding releases are freed at once.
         try (Step s = Step.open()) {
             Map<String, Tensor> sd = new LinkedHashMap<>();
-            CheckpointFile.read(file, true).weights().forEach((k, v) -> {
+            weights.read().forEach((k, v) -> {
                 if (!k.endsWith(".num_batches_tracked")) sd.put(k, v);
             });
-            StateDicts.adopt(net, sd, file.toString());
+            StateDicts.adopt(net, sd, source);
             net.fold();
         }
         return net;

@@ -39,4 +39,15 @@ class BenchmarkTest {
         assertNull(r.phaseMs());
         assertNull(r.profile());
     }
+
+    /** The FID network as dit eval runs it: float32 on the CPU only, its flops counted per 299x299 image. */
+    @Test
+    void inceptionBenchmarkTimesTheFidNetwork() {
+        Benchmark.Result r = Benchmark.run(new Benchmark.Options(SMALL, 2, "inception", 0.3, Precision.FLOAT32, 1, false, false), msg -> {});
+        assertTrue(r.imagesPerSec() > 0 && r.steps() > 0);
+        assertEquals("InceptionV3 (pytorch-fid)", r.model());
+        assertEquals(r.imagesPerSec() * 2 * Benchmark.INCEPTION_MACS / 1e9, r.achievedGflops(), 1e-6 * r.achievedGflops());
+        org.junit.jupiter.api.Assertions.assertThrows(dit4j.OptionException.class,
+                () -> Benchmark.run(new Benchmark.Options(SMALL, 2, "inception", 0.3, Precision.BFLOAT16, 1, false, false), msg -> {}));
+    }
 }
