@@ -48,8 +48,10 @@ final class DemoRecipe {
         o.objective = "flow";
         o.flowPath = "Linear";
         o.flowPrediction = "velocity";
-        o.sampleSampler = "ode";
-        o.sampleSteps = 25;
+        // DPM-Solver++(2M) over 20 steps on the flow's path: on the demo model the judge agreed as
+        // often as with Heun over 25 points (48 model calls) and the FD was lower (docs/demo.md).
+        o.sampleSampler = "dpm++2m";
+        o.sampleSteps = 20;
         // Guidance 6 only for t >= 0.2 (not near the noise): as class-true as more guidance everywhere,
         // with the feature distance of less (docs/demo.md).
         o.sampleCfgScale = 6.0;

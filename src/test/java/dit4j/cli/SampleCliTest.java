@@ -93,9 +93,9 @@ class SampleCliTest {
         }
         java.util.Map<?, ?> args = (java.util.Map<?, ?>) ((java.util.Map<?, ?>) dit4j.io.PtReader.load(ckpt)).get("args");
         assertEquals("flow", args.get("objective"));
-        assertEquals("ode", args.get("sample_sampler"));
+        assertEquals("dpm++2m", args.get("sample_sampler"));
         Cli.Result again = Cli.run("sample", "--checkpoint", ckpt.toString(), "--per-class", "1", "--out", tmp.resolve("again").toString(), "--no-images");
         assertEquals(0, again.exit(), again.err());
-        assertTrue(again.err().contains("ode 25 steps"), again.err());
+        assertTrue(again.err().contains("dpm++2m 20 steps"), again.err());
     }
 }
