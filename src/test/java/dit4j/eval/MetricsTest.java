@@ -31,6 +31,27 @@ class MetricsTest {
         assertEquals(1.0, Metrics.inceptionScore(Tensors.floats(new float[] {0.25f, 0.75f, 0.25f, 0.75f}, 2, 2), 10).mean(), 1e-9);
     }
 
+    /** Blocks of 10,000 rows take their columns a quarter at a time: the same radii and coverage as one block of all pairs. */
+    @Test
+    void columnChunksGiveTheDistancesOfOneBlock() {
+        org.bytedeco.pytorch.Generator g = org.bytedeco.pytorch.global.torch.createCPUGenerator(4);
+        org.bytedeco.pytorch.TensorOptions f32 = new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+        int n = 2 * Metrics.PR_COLUMNS + 300;
+        Tensor ref = org.bytedeco.pytorch.global.torch.randn(new long[] {n, 6}, new org.bytedeco.pytorch.GeneratorOptional(g), f32);
+        Tensor samples = org.bytedeco.pytorch.global.torch.randn(new long[] {n, 6}, new org.bytedeco.pytorch.GeneratorOptional(g), f32).mul(new org.bytedeco.pytorch.Scalar(1.3));
+        // all pairs at once: the 4th smallest distance of each row (itself included)
+        Tensor all = Metrics.distances(ref, ref);
+        float[] want = Tensors.toFloats(all.topk(4, 1, false, true).get0().select(1, 3).contiguous());
+        float[] got = Tensors.toFloats(Metrics.radii(ref, 3, Metrics.PR_BLOCK));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, 1e-5f);
+        Tensor radiiRef = Tensors.floats(want, n);
+        Tensor d = Metrics.distances(samples, ref);
+        double precision = d.le(radiiRef.view(1, -1)).any(1).to(org.bytedeco.pytorch.global.torch.ScalarType.Double).mean().item_double();
+        Metrics.PrecisionRecall pr = Metrics.precisionRecall(ref, samples, Metrics.PR_BLOCK);
+        assertEquals(precision, pr.precision(), 1.0 / n);
+        org.junit.jupiter.api.Assertions.assertTrue(pr.recall() > 0 && pr.recall() < 1, "recall " + pr.recall());
+    }
+
     @Test
     void precisionRecallOnPointsOfALine() {
         // Reference 0..4: squared radius (3rd nearest other) 9 at the ends, 4 inside. Samples 1 and 2.5
