@@ -49,12 +49,17 @@ public final class Tensors {
 
     /** A tensor of the given dtype and shape filled from raw little-endian bytes. */
     public static Tensor fromBytes(ScalarType dtype, long[] shape, byte[] data) {
+        return fromBytes(dtype, shape, data, data.length);
+    }
+
+    /** The same from the first {@code length} bytes of {@code data} (a reused buffer). */
+    public static Tensor fromBytes(ScalarType dtype, long[] shape, byte[] data, int length) {
         Tensor t = empty(dtype, shape);
         long n = t.nbytes();
-        if (n != data.length) {
-            throw new IllegalArgumentException("expected " + n + " bytes for " + dtype + shapeString(shape) + ", got " + data.length);
+        if (n != length) {
+            throw new IllegalArgumentException("expected " + n + " bytes for " + dtype + shapeString(shape) + ", got " + length);
         }
-        new BytePointer(t.data_ptr()).capacity(n).put(data);
+        new BytePointer(t.data_ptr()).capacity(n).put(data, 0, length);
         return t;
     }
 
