@@ -101,10 +101,15 @@ public final class Metrics {
                 Tensor best = null;
                 int cols = Math.min(block, PR_COLUMNS);
                 for (long j = 0; j < n; j += cols) {
-                    long lj = Math.min(cols, n - j);
-                    Tensor d = distances(x.narrow(0, i0, li), x.narrow(0, j, lj));
-                    Tensor cand = best == null ? d : torch.cat(new org.bytedeco.pytorch.TensorVector(best, d), 1);
-                    best = cand.topk(Math.min(k + 1, cand.size(1)), 1, false, true).get0();
+                    long lj = Math.min(cols, n - j), j0 = j;
+                    Tensor prev = best;
+                    // each chunk's distances are freed before the next: only the k + 1 nearest so far stay
+                    best = Step.nested(() -> {
+                        Tensor d = distances(x.narrow(0, i0, li), x.narrow(0, j0, lj));
+                        Tensor cand = prev == null ? d : torch.cat(new org.bytedeco.pytorch.TensorVector(prev, d), 1);
+                        // a tuple's element dies with the tuple: a copy (N x 4) leaves the scope
+                        return cand.topk(Math.min(k + 1, cand.size(1)), 1, false, true).get0().clone();
+                    });
                 }
                 float[] v = Tensors.toFloats(best.select(1, k).contiguous());
                 System.arraycopy(v, 0, out, (int) i0, v.length);
