@@ -330,15 +330,15 @@ public final class Verify {
             };
             schedule = new VpSchedule(BetaSchedule.named(diffusion.noiseSchedule(), diffusion.diffusionSteps()), diffusion.predictXstart());
         }
-        Sampler sampler = new DpmSolver(schedule, (int) steps, (int) order, skip, true);
-        Tensor out;
         try {
-            out = sampler.sample(guided, noise, x -> {
-                throw new IllegalStateException("DPM-Solver++ draws no noise");
-            }, false, Sampler.Progress.NONE);
+            schedule.timeSteps(skip, (int) steps);   // a log-SNR grid needs finite ends
         } catch (IllegalArgumentException e) {
             throw new VectorException("metadata 'dpm_skip_type': " + e.getMessage());
         }
+        Sampler sampler = new DpmSolver(schedule, (int) steps, (int) order, skip, true);
+        Tensor out = sampler.sample(guided, noise, x -> {
+            throw new IllegalStateException("DPM-Solver++ draws no noise");
+        }, false, Sampler.Progress.NONE);
         c.compareScaled("dpm.sample", out);
     }
 

@@ -131,6 +131,7 @@ public final class Generation {
     }
 
     public Sampler sampler(Options o) {
+        o.validate();   // an unknown name is refused here, not taken for the branches' last case
         if (transport != null) return flowSampler(o);
         if (o.sampler().startsWith("ode") || o.sampler().equals("sde")) {
             throw new OptionException("--sampler " + o.sampler() + " is for flow-matching checkpoints (dit train --objective flow); this one is a diffusion model");

@@ -62,6 +62,9 @@ class GeneratorTest {
                 for (int i = 0; i < flow.length; i++) diff = Math.max(diff, Math.abs(flow[i] - gaussian[i]));
                 assertTrue(diff > 1e-3, o.sampler() + " on a flow must not be the diffusion's sampler");
             }
+            // an unknown name is refused on either kind of model, not taken for a default
+            assertThrows(OptionException.class, () -> m.generation().sampler(options("euler-x", "5", 1.0, 0, 64)));
+            assertThrows(OptionException.class, () -> new Generation(m.model(), m.diffusion()).sampler(options("euler-x", "5", 1.0, 0, 64)));
         }
     }
 
